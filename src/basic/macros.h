@@ -13,6 +13,7 @@
 #define _nonnull_      __attribute__((nonnull))
 #define _noreturn_     __attribute__((noreturn))
 #define _wur_          __attribute__((warn_unused_result))
+#define _fallthrough_  __attribute__((fallthrough))
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b)     ((a) < (b) ? (a) : (b))

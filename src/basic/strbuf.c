@@ -80,6 +80,8 @@ sb_grow(struct strbuf *sb, size_t extra)
 		cap *= 2;
 	sb->buf = xrealloc(sb->buf, cap);
 	sb->cap = cap;
+	/* a fresh buffer is a valid empty string even before anything is appended */
+	sb->buf[sb->len] = '\0';
 }
 
 void
@@ -107,15 +109,12 @@ sb_putc(struct strbuf *sb, char c)
 void
 sb_vprintf(struct strbuf *sb, const char *fmt, va_list ap)
 {
-	va_list ap2;
-	va_copy(ap2, ap);
-	int n = vsnprintf(NULL, 0, fmt, ap2);
-	va_end(ap2);
+	char *s;
+	int n = vasprintf(&s, fmt, ap);
 	if (n < 0)
-		return;
-	sb_grow(sb, (size_t)n);
-	vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
-	sb->len += (size_t)n;
+		oom();
+	sb_append(sb, s, (size_t)n);
+	free(s);
 }
 
 void

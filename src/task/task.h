@@ -29,18 +29,27 @@ struct task_info {
 
 struct taskmgr;
 
+/* The index file holds this many finished tasks before it is renamed to index.1 (as PVE
+ * rotates its index); the manager remembers what the two files hold, at most twice this. */
+#define TASKMGR_INDEX_ROTATE 2000
+
 /* Load the task lists from task_dir (created if missing) and settle tasks whose workers died
  * while no daemon watched them. worker_argv is the command that runs a worker
- * (e.g. {"/path/berthd", "--worker", "--root", "/var/lib/berth", NULL}); it is copied. */
+ * (e.g. {"/path/berthd", "--worker", "--root", "/var/lib/berth", NULL}); it is copied.
+ * Workers that outlived a previous daemon are polled once a second until they end. -EINVAL
+ * for a node name PVE's UPID regex would refuse (it is part of every UPID). */
 int taskmgr_open(uv_loop_t *loop, const char *task_dir, const char *node,
-		 const char *const *worker_argv, struct taskmgr **ret, struct error *err);
-void taskmgr_close(struct taskmgr *m); /* leaves workers running */
+                 const char *const *worker_argv, struct taskmgr **ret, struct error *err);
+/* Leaves workers running (a later taskmgr_open picks them up). Handles are closed, not yet
+ * freed: run the loop once more before uv_loop_close. */
+void taskmgr_close(struct taskmgr *m);
 
-/* Start a worker for task `type` on object `id` ("" for none) for `user`. params (may be
- * NULL) reaches the worker's task function as-is. On success *ret_upid (caller frees) names
- * the task; its log file exists and the task is listed as running. */
+/* Start a worker for task `type` on object `id` ("" or NULL for none) for `user`. params (may
+ * be NULL) reaches the worker's task function as-is. On success *ret_upid (caller frees) names
+ * the task; its log file exists and the task is listed as running. The worker gets its frame
+ * on fd 3 with the open log file attached (SCM_RIGHTS), so it needs no task directory. */
 int taskmgr_start(struct taskmgr *m, const char *type, const char *id, const char *user,
-		  json_t *params, char **ret_upid, struct error *err);
+                  json_t *params, char **ret_upid, struct error *err);
 
 /* Called when a finished task was settled (e.g. to notify waiters); optional. */
 typedef void (*taskmgr_done_fn)(const struct task_info *t, void *userdata);
@@ -53,17 +62,23 @@ int taskmgr_get(struct taskmgr *m, const char *upid, const struct task_info **re
 /* All tasks, newest first (running ones first, then by start time descending). */
 const struct task_info *const *taskmgr_list(struct taskmgr *m, size_t *ret_count);
 
-/* Ask a running task to stop (SIGTERM, then SIGKILL after a grace period); -ESRCH if it is
- * no longer running, -ENOENT if unknown. */
+/* Ask a running task to stop (SIGTERM to its process group, then SIGKILL after a grace
+ * period); -ESRCH if it is no longer running, -ENOENT if unknown. Returns at once: the task
+ * is settled when the worker has gone. */
 int taskmgr_stop(struct taskmgr *m, const char *upid);
+/* The grace period before SIGKILL (default 5000 ms, as PVE). */
+void taskmgr_set_stop_grace(struct taskmgr *m, unsigned msec);
 
-/* Read log lines [start, start+limit) (0-based start) of a task: *ret_lines is a
- * NULL-terminated array (caller frees with taskmgr_lines_free), *ret_total the line count. */
+/* Read log lines [start, start+limit) (0-based start; limit 0 = to the end, as PVE's
+ * dump_logfile) of a task: *ret_lines is a NULL-terminated array without newlines (caller frees
+ * with taskmgr_lines_free), *ret_total the line count. Works for any UPID whose log exists:
+ * -EINVAL if upid does not parse, -ENOENT without a log. An empty log gives no lines and total
+ * 0 (the API adds PVE's "no content" line). */
 int taskmgr_read_log(struct taskmgr *m, const char *upid, size_t start, size_t limit,
-		     char ***ret_lines, size_t *ret_total);
+                     char ***ret_lines, size_t *ret_total);
 void taskmgr_lines_free(char **lines);
 
-/* Absolute path of a task's log file; caller frees. */
+/* Absolute path of a task's log file; caller frees. NULL if upid does not parse. */
 char *taskmgr_log_path(struct taskmgr *m, const char *upid);
 
 /* Exit status text from a log's last line: "OK", "WARNINGS: n", the error message, or
@@ -83,9 +98,9 @@ struct task_type {
 	task_fn run;
 };
 
-/* Entry point of `berthd --worker`: reads the UPID and parameters the daemon sends on fd 3,
- * opens the log (stdout and stderr go there too), runs the matching type from `types`,
- * writes the final line and returns the process exit code. */
+/* Entry point of `berthd --worker`: reads the UPID, parameters and log fd the daemon sends on
+ * fd 3, makes the log its stdout and stderr, runs the matching type from `types`, writes the
+ * final line and returns the process exit code (0 for OK/WARNINGS, 1 for an error). */
 int task_worker_main(const struct task_type *types, size_t n_types, void *userdata);
 
 void task_log(struct task_worker *w, const char *fmt, ...) _printf_(2, 3);

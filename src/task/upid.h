@@ -23,9 +23,14 @@ struct upid {
 	char user[UPID_USER_MAX + 1]; /* user@realm or user@realm!tokenid */
 };
 
-/* Parse with PVE's regex; -EINVAL when it does not match. */
+/* Parse with PVE's regex (hex digits of either case); -EINVAL when it does not match. Also
+ * refused: a trailing newline (Perl's `$` allows one), a pid above INT_MAX and fields longer
+ * than the UPID_*_MAX limits. */
 int upid_parse(const char *s, struct upid *ret);
-/* Caller frees. -EINVAL if a field cannot be encoded (contains ':', whitespace, '/'). */
+/* Caller frees. -EINVAL unless the result parses back to the same fields (a field containing
+ * ':', whitespace or '/', an empty type or user, a bad node name, pstart above 9 hex digits). */
 int upid_format(const struct upid *u, char **ret);
-/* The task log's path relative to the task directory: "<last hex digit of starttime>/<upid>". */
+/* The task log's path relative to the task directory: "<last hex digit of starttime, upper
+ * case>/<upid>". upid_text is validated (it becomes a file name): NULL if it does not parse.
+ * u may be NULL; the directory always comes from the text. */
 char *upid_log_relpath(const char *upid_text, const struct upid *u);
