@@ -185,3 +185,23 @@ utf8_valid(const char *s, size_t len)
 	}
 	return true;
 }
+
+char *
+utf8_sanitize(const char *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t len = strlen(s), i = 0;
+	while (i < len) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
+			 : (c & 0xF8) == 0xF0 ? 4 : 0;
+		if (n && i + n <= len && utf8_valid(s + i, n)) {
+			sb_append(&sb, s + i, n);
+			i += n;
+		} else {
+			sb_puts(&sb, "\xEF\xBF\xBD");
+			i++;
+		}
+	}
+	return sb_steal(&sb);
+}

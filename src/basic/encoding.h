@@ -30,6 +30,10 @@ char *percent_encode(const char *in);
 /* True if s[0..len) is well-formed UTF-8 without NUL bytes. */
 bool utf8_valid(const char *s, size_t len);
 
+/* A copy of s with every byte that is not part of well-formed UTF-8 replaced by U+FFFD
+ * (text from outside, such as task log lines, before it goes into JSON). Caller frees. */
+char *utf8_sanitize(const char *s);
+
 /* True if s contains CR or LF. */
 static inline bool
 has_crlf(const char *s)

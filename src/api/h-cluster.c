@@ -1,0 +1,194 @@
+/* /cluster: index, resources (nodes and storage; guests join with their drivers) and nextid
+ * with Berth's short reservations. */
+#include "api/handlers.h"
+#include "api/nextid.h"
+#include "basic/log.h"
+#include "shared/hoststats.h"
+#include "shared/sectioncfg.h"
+#include "store/store.h"
+
+#include <stdio.h>
+#include <time.h>
+
+static int
+cluster_index(struct api_call *c)
+{
+	static const char *const names[] = { "nextid", "resources", NULL };
+	c->data = index_list(names);
+	return 0;
+}
+
+static json_t *
+storage_entry(struct api_ctx *ctx, const struct section *s)
+{
+	const char *content = section_get(s, "content");
+	const char *shared = section_get(s, "shared");
+	const char *disable = section_get(s, "disable");
+	const char *path = section_get(s, "path");
+	_cleanup_free_ char *id = xasprintf("storage/%s/%s", ctx->node, s->id);
+	json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "id", id, "storage", s->id,
+			      "node", ctx->node, "type", "storage", "plugintype", s->type,
+			      "content", content ? content : "", "shared",
+			      shared && streq(shared, "1") ? 1 : 0);
+	struct fs_usage fs;
+	bool active = !(disable && streq(disable, "1")) && path && read_fs_usage(path, &fs) >= 0;
+	json_object_set_new(e, "status", json_string(active ? "available" : "unknown"));
+	if (active) {
+		json_object_set_new(e, "disk", json_integer((json_int_t)fs.used));
+		json_object_set_new(e, "maxdisk", json_integer((json_int_t)fs.total));
+	}
+	return e;
+}
+
+static int
+cluster_resources(struct api_call *c)
+{
+	struct api_ctx *ctx = c->ctx;
+	const char *type = param_str(c->params, "type");
+	c->data = json_array();
+
+	if (!type || streq(type, "node")) {
+		_cleanup_free_ char *path = xasprintf("/nodes/%s", ctx->node);
+		if (api_has_privs(c, path, "Sys.Audit", false))
+			json_array_append_new(c->data, node_entry(ctx, ctx->node, true));
+	}
+	if (!type || streq(type, "storage")) {
+		_cleanup_free_ char *text = store_text(ctx, "storage.cfg");
+		struct sectioncfg *cfg = NULL;
+		if (text && sectioncfg_parse(text, &cfg) >= 0) {
+			for (size_t i = 0; i < cfg->n; i++) {
+				const struct section *s = &cfg->sections[i];
+				_cleanup_free_ char *path = xasprintf("/storage/%s", s->id);
+				if (api_has_privs(c, path, "Datastore.Audit,Datastore.AllocateSpace", true))
+					json_array_append_new(c->data, storage_entry(ctx, s));
+			}
+		}
+		sectioncfg_free(cfg);
+	}
+	return 0;
+}
+
+/* ---- nextid ---- */
+
+struct used_ids {
+	uint32_t *ids;
+	size_t n;
+};
+
+/* Guest configs anywhere in the cluster: nodes/<node>/{qemu-server,lxc}/<vmid>.conf */
+static void
+collect_used_ids(struct api_ctx *ctx, struct used_ids *u)
+{
+	char **paths = NULL;
+	if (store_list(ctx->store, "nodes/", &paths) < 0)
+		return;
+	for (char **p = paths; *p; p++) {
+		const char *base = strrchr(*p, '/');
+		if (!base || (!strstr(*p, "/qemu-server/") && !strstr(*p, "/lxc/")))
+			continue;
+		unsigned long id;
+		char tail[8];
+		if (sscanf(base + 1, "%lu%7s", &id, tail) == 2 && streq(tail, ".conf")) {
+			u->ids = xrealloc(u->ids, (u->n + 1) * sizeof(uint32_t));
+			u->ids[u->n++] = (uint32_t)id;
+		}
+	}
+	store_strv_free(paths);
+}
+
+static bool
+id_used(uint32_t vmid, void *userdata)
+{
+	const struct used_ids *u = userdata;
+	for (size_t i = 0; i < u->n; i++)
+		if (u->ids[i] == vmid)
+			return true;
+	return false;
+}
+
+/* datacenter.cfg "next-id: lower=<n>,upper=<n>" */
+static void
+nextid_range(struct api_ctx *ctx, uint32_t *lower, uint32_t *upper)
+{
+	*lower = 100;
+	*upper = 1000000;
+	_cleanup_free_ char *text = store_text(ctx, "datacenter.cfg");
+	const char *line = text ? strstr(text, "next-id:") : NULL;
+	if (!line || (line != text && line[-1] != '\n'))
+		return;
+	unsigned long v;
+	const char *lo = strstr(line, "lower="), *up = strstr(line, "upper=");
+	const char *eol = strchr(line, '\n');
+	if (lo && (!eol || lo < eol) && sscanf(lo, "lower=%lu", &v) == 1)
+		*lower = (uint32_t)v;
+	if (up && (!eol || up < eol) && sscanf(up, "upper=%lu", &v) == 1)
+		*upper = (uint32_t)v;
+}
+
+static int
+cluster_nextid(struct api_call *c)
+{
+	struct api_ctx *ctx = c->ctx;
+	struct used_ids used = { 0 };
+	collect_used_ids(ctx, &used);
+	time_t now = time(NULL);
+	int r = 0;
+
+	if (param_has(c->params, "vmid")) {
+		uint32_t vmid = (uint32_t)param_int(c->params, "vmid", 0);
+		if (id_used(vmid, &used)) {
+			r = api_param_error(c, "vmid", "VM %u already exists", vmid);
+		} else {
+			nextid_reserve(ctx->nextid, vmid, now);
+			c->data = json_sprintf("%u", vmid);
+		}
+		free(used.ids);
+		return r;
+	}
+
+	uint32_t lower, upper;
+	nextid_range(ctx, &lower, &upper);
+	/* PVE's loop excludes upper */
+	uint32_t id = upper > lower ? nextid_pick(ctx->nextid, lower, upper - 1, id_used, &used, now)
+				    : 0;
+	free(used.ids);
+	if (!id)
+		return api_fail(c, 500, "unable to get any free VMID in range [%u, %u]", lower, upper);
+	nextid_reserve(ctx->nextid, id, now);
+	/* PVE answers with a string here (Perl stringifies the number); clients expect that */
+	c->data = json_sprintf("%u", id);
+	return 0;
+}
+
+static const char *const resource_types[] = { "vm", "storage", "node", "sdn", NULL };
+
+static const struct api_schema no_params[] = { PARAM_END };
+static const struct api_schema resources_params[] = {
+	{ .name = "type", .type = API_T_STRING, .enums = resource_types, .optional = true,
+	  .description = "Resource type." },
+	PARAM_END,
+};
+static const struct api_schema nextid_params[] = {
+	{ .name = "vmid", .type = API_T_INTEGER, .format = "pve-vmid", .minimum = 100,
+	  .maximum = 999999999, .flags = API_F_HAS_MIN | API_F_HAS_MAX, .optional = true,
+	  .description = "The (unique) ID of the VM." },
+	PARAM_END,
+};
+
+const struct api_route api_routes_cluster[] = {
+	{ .method = API_GET, .path = "/cluster", .params = no_params,
+	  .perm = { .kind = PERM_ANY_USER }, .handler = cluster_index,
+	  .description = "Cluster index." },
+	{ .method = API_GET, .path = "/cluster/resources", .params = resources_params,
+	  .perm = { .kind = PERM_ANY_USER,
+		    .description = "Only resources the user may audit are listed." },
+	  .handler = cluster_resources, .description = "Resources index (cluster wide)." },
+	{ .method = API_GET, .path = "/cluster/nextid", .params = nextid_params,
+	  .perm = { .kind = PERM_ANY_USER }, .handler = cluster_nextid,
+	  .description = "Get next free VMID. Pass a VMID to assert that it is free (at time of "
+			 "check). Berth reserves the returned id for 60 seconds, so concurrent "
+			 "callers never receive the same id; creating a guest with it is always "
+			 "allowed.",
+	  .returns = &(const struct api_schema){ .type = API_T_INTEGER } },
+	{ 0 },
+};

@@ -1,0 +1,44 @@
+/* What the handler files share: the route tables they export and small helpers. */
+#pragma once
+
+#include "api/api.h"
+#include "api/params.h"
+#include "berth-version.h"
+
+/* route tables, one per area (collected in routes.c) */
+extern const struct api_route api_routes_version[];
+extern const struct api_route api_routes_nodes[];
+extern const struct api_route api_routes_cluster[];
+extern const struct api_route api_routes_access[];
+extern const struct api_route api_routes_users[];
+extern const struct api_route api_routes_acl[];
+extern const struct api_route api_routes_tasks[];
+extern const struct api_route api_routes_berth[];
+
+/* task functions (the worker side of routes that start tasks) */
+int probe_task_run(struct task_worker *w, json_t *params, struct error *err);
+
+/* {version, release, repoid, berth} */
+json_t *version_info(void);
+
+/* A node entry as in GET /nodes and /cluster/resources; figures only when audit is true. */
+json_t *node_entry(struct api_ctx *ctx, const char *node, bool audit);
+
+/* A list of {name: ...} objects: PVE's directory index answer. */
+json_t *index_list(const char *const *names);
+
+/* Read a store file as text; NULL when absent (errors other than absence are logged). */
+char *store_text(struct api_ctx *ctx, const char *path);
+
+/* Read-modify-write user.cfg: parse the current file, let edit() change it (returning 0, or
+ * a negative errno after filling call->err), write it back with compare-and-set, retrying
+ * when another writer got there first; the auth cache is refreshed afterwards. */
+struct usercfg;
+int usercfg_transaction(struct api_call *c, int (*edit)(struct api_call *c, struct usercfg *cfg,
+							void *arg),
+			void *arg);
+
+/* Replace (hash != NULL) or remove a line of a "key value"-style private file under the store
+ * (priv/shadow.cfg, priv/token.cfg) with compare-and-set retries. */
+int shadow_set_hash(struct api_call *c, const char *userid, const char *hash);
+int tokencfg_set_hash(struct api_call *c, const char *full_tokenid, const char *hash);

@@ -1,0 +1,63 @@
+/* The root daemon: its options, state, and the pieces main() strings together. */
+#pragma once
+
+#include "api/api.h"
+#include "basic/error.h"
+#include "shared/hoststats.h"
+
+#include <sys/types.h>
+#include <uv.h>
+
+struct daemon_options {
+	const char *root;
+	const char *listen;
+	const char *node;
+	const char *www;
+	const char *proxy_user;
+	const char *pam_service;
+	bool foreground;
+	unsigned failed_login_delay_ms;
+};
+
+struct conn;
+
+struct daemon {
+	struct daemon_options opt;
+	uv_loop_t *loop;
+	char *exe; /* this binary, for the proxy and workers */
+	char *run_dir, *task_dir, *priv_dir, *db_path, *lock_dir;
+	char *api_sock, *proxy_sock, *cert_path, *key_path, *port_file;
+	int lock_fd;
+
+	struct store *store;
+	struct taskmgr *tasks;
+	struct hoststats host;
+	struct api_ctx api;
+
+	int api_listen_fd, proxy_listen_fd;
+	uv_poll_t api_listen, proxy_listen;
+	struct conn *conns;
+
+	uid_t proxy_uid;
+	gid_t proxy_gid;
+	uv_process_t proxy;
+	bool proxy_running;
+	unsigned proxy_restarts;
+	uv_timer_t proxy_restart_timer;
+
+	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_timer_t stats_timer;
+	bool stopping;
+};
+
+/* setup.c: directories, the single-instance lock, keys, first-start config files. */
+int daemon_prepare(struct daemon *d, struct error *err);
+/* How to log in: root@pam with the host password, or (no usable root password) how to
+ * create an administrator once. */
+void daemon_print_welcome(struct daemon *d);
+
+/* service.c: sockets, messages, the proxy process, signals; runs the loop. */
+int daemon_run(struct daemon *d, struct error *err);
+
+/* worker.c: `berthd --worker`: one task in its own process. */
+int worker_main(int argc, char **argv);
