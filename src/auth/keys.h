@@ -18,6 +18,6 @@ int keys_random_hex(size_t n, char **ret);
  * CN=<node> and subjectAltName DNS:<node>, DNS:localhost, IP:127.0.0.1, IP:::1. Written with
  * mode 0600 (key) / 0644 (cert) via atomic writes. */
 int keys_create_tls_selfsigned(const char *node, const char *cert_path, const char *key_path,
-			       struct error *err);
+                               struct error *err);
 /* SHA-256 fingerprint "AA:BB:..." of a PEM certificate file (for /nodes ssl_fingerprint). */
 int keys_cert_fingerprint(const char *cert_path, char **ret);

@@ -14,11 +14,15 @@ void token_secret_hash(const char *secret, char out[TOKEN_HASH_HEX + 1]);
 bool token_secret_matches(const char *secret, const char *stored_hash_hex);
 
 /* Parse the Authorization value "PVEAPIToken=user@realm!name=secret" (also with a space
- * instead of the first '='; the value ends at ';'). Splits at the last '='. Returns -EINVAL
- * when malformed. Caller frees both outputs. */
+ * instead of the first '='; the key may follow whitespace; the value ends at ';' and is
+ * percent-decoded as PVE does). Splits at the last '='. Returns -EINVAL when malformed (also
+ * an invalid token id, an empty secret, control characters). Caller frees both outputs. */
 int token_parse_header(const char *value, char **ret_full_tokenid, char **ret_secret);
 
-/* token.cfg helpers. lookup: -ENOENT if absent; hash into out. */
+/* token.cfg helpers. lookup: -ENOENT if absent; hash into out. A value that is not a 64-hex
+ * hash is a clear-text secret as PVE stores them, and its hash is returned. */
 int tokencfg_lookup(const char *text, const char *full_tokenid, char out[TOKEN_HASH_HEX + 1]);
-/* Return a new text with the entry set (hash != NULL) or removed (hash == NULL). */
+/* Return a new text with the entry set (hash != NULL) or removed (hash == NULL), sorted by
+ * token id, invalid lines dropped and clear-text secrets replaced by their hashes; NULL when
+ * full_tokenid or hash (64 lowercase hex) is malformed. */
 char *tokencfg_update(const char *text, const char *full_tokenid, const char *hash);
