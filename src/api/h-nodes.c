@@ -1,6 +1,8 @@
 /* GET /nodes, /nodes/{node} and /nodes/{node}/status: real figures from the host. */
 #include "api/handlers.h"
 #include "shared/hoststats.h"
+#include "shared/kvconfig.h"
+#include "store/store.h"
 
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -58,7 +60,7 @@ list_nodes(struct api_call *c)
 static int
 node_index(struct api_call *c)
 {
-	static const char *const names[] = { "status", "tasks", "version", "berth", NULL };
+	static const char *const names[] = { "berth", "config", "status", "tasks", "version", NULL };
 	c->data = index_list(names);
 	return 0;
 }
@@ -100,16 +102,18 @@ node_status(struct api_call *c)
 	json_object_set_new(d, "boot-info",
 			    json_pack("{s:s, s:i}", "mode", efi ? "efi" : "legacy-bios", "secureboot", 0));
 
+	/* the CPU's model and flags do not change while we run: parse /proc/cpuinfo once */
+	static json_t *cpu_json;
 	struct cpuinfo ci;
-	if (read_cpuinfo(&ci) >= 0) {
-		json_object_set_new(d, "cpuinfo",
-				    json_pack("{s:i, s:i, s:i, s:s, s:s, s:s, s:s, s:i}", "cpus",
-					      ci.cpus, "cores", ci.cores, "sockets", ci.sockets,
-					      "model", ci.model, "mhz", ci.mhz, "hvm",
-					      ci.hvm ? "1" : "0", "flags", ci.flags, "user_hz",
-					      (int)sysconf(_SC_CLK_TCK)));
+	if (!cpu_json && read_cpuinfo(&ci) >= 0) {
+		cpu_json = json_pack("{s:i, s:i, s:i, s:s, s:s, s:s, s:s, s:i}", "cpus", ci.cpus,
+				     "cores", ci.cores, "sockets", ci.sockets, "model", ci.model,
+				     "mhz", ci.mhz, "hvm", ci.hvm ? "1" : "0", "flags", ci.flags,
+				     "user_hz", (int)sysconf(_SC_CLK_TCK));
 		cpuinfo_done(&ci);
 	}
+	if (cpu_json)
+		json_object_set(d, "cpuinfo", cpu_json);
 	json_object_set_new(d, "cpu", json_real(ctx->host->cpu));
 	json_object_set_new(d, "wait", json_real(ctx->host->wait));
 
@@ -137,8 +141,133 @@ node_status(struct api_call *c)
 	return 0;
 }
 
+/* ---- nodes/<node>/config: description, start delay, wake on LAN ---- */
+
+static const struct api_schema wakeonlan_keys[] = {
+	{ .name = "mac", .type = API_T_STRING, .format = "mac-addr", .default_key = true,
+	  .description = "MAC address for wake on LAN" },
+	{ .name = "bind-interface", .type = API_T_STRING, .format = "pve-bridge-id",
+	  .optional = true, .description = "Bind to this interface when sending wake on LAN packet" },
+	{ .name = "broadcast-address", .type = API_T_STRING, .format = "ipv4", .optional = true,
+	  .description = "IPv4 broadcast address to use when sending wake on LAN packet" },
+	PARAM_END,
+};
+
+/* the settable keys, in the order of the schema; also the PUT parameters */
+#define NODE_CONFIG_KEYS                                                                           	{ .name = "description", .type = API_T_STRING, .max_length = 65536, .optional = true,     	  .description = "Description for the Node. Shown in the web-interface node notes "      			 "panel. This is saved as comment inside the configuration file." },      		{ .name = "startall-onboot-delay", .type = API_T_INTEGER, .minimum = 0,             		  .maximum = 300, .flags = API_F_HAS_MIN | API_F_HAS_MAX, .optional = true,         		  .default_text = "0",                                                              		  .description = "Initial delay in seconds, before starting all the Virtual "      				 "Guests with on-boot enabled." },                                 		{ .name = "ballooning-target", .type = API_T_INTEGER, .minimum = 0, .maximum = 100, 		  .flags = API_F_HAS_MIN | API_F_HAS_MAX, .optional = true, .default_text = "80",    		  .description = "RAM usage target for ballooning (in percent of total memory)" },  	{                                                                                          		.name = "wakeonlan", .type = API_T_STRING, .props = wakeonlan_keys, .optional = true, 		.description = "Node specific wake on LAN settings."                               	}
+
+static const struct api_schema node_config_keys[] = { NODE_CONFIG_KEYS, PARAM_END };
+
+static char *
+node_config_path(struct api_call *c)
+{
+	return xasprintf("nodes/%s/config", param_str(c->params, "node"));
+}
+
+static int
+get_node_config(struct api_call *c)
+{
+	_cleanup_free_ char *path = node_config_path(c);
+	struct store_file f = { 0 };
+	int r = store_read(c->ctx->store, path, &f);
+	if (r < 0 && r != -ENOENT)
+		return api_fail(c, 500, "unable to read node config - %s", strerror(-r));
+	json_t *raw = kvconfig_parse(r == 0 ? f.data : "");
+	json_t *out = json_object();
+	/* typed values for known keys; what does not validate is left out, as PVE does */
+	for (const struct api_schema *k = node_config_keys; k->name; k++) {
+		json_t *v = json_object_get(raw, k->name), *typed = NULL;
+		if (v && schema_check_value(k, k->name, v, &typed, NULL) == 0)
+			json_object_set_new(out, k->name, typed);
+	}
+	json_decref(raw);
+	const char *prop = param_str(c->params, "property");
+	if (prop) {
+		json_t *v = json_incref(json_object_get(out, prop));
+		json_decref(out);
+		out = json_object();
+		if (v)
+			json_object_set_new(out, prop, v);
+	} else if (r == 0) {
+		json_object_set_new(out, "digest", json_string(f.digest));
+	}
+	store_file_done(&f);
+	c->data = out;
+	return 0;
+}
+
+static int
+set_node_config(struct api_call *c)
+{
+	_cleanup_free_ char *path = node_config_path(c);
+	const char *digest = param_str(c->params, "digest");
+	for (int attempt = 0; attempt < 5; attempt++) {
+		struct store_file f = { 0 };
+		int r = store_read(c->ctx->store, path, &f);
+		if (r < 0 && r != -ENOENT)
+			return api_fail(c, 500, "unable to read node config - %s", strerror(-r));
+		if (digest && (r < 0 || strcasecmp(digest, f.digest) != 0)) {
+			store_file_done(&f);
+			return api_fail(c, 500, "detected modified configuration - file changed by "
+						"other user? Try again.");
+		}
+		json_t *conf = kvconfig_parse(r == 0 ? f.data : "");
+		for (const struct api_schema *k = node_config_keys; k->name; k++) {
+			json_t *v = json_object_get(c->params, k->name);
+			if (!v)
+				continue;
+			if (json_is_integer(v))
+				json_object_set_new(conf, k->name,
+						    json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v)));
+			else
+				json_object_set(conf, k->name, v);
+		}
+		if (param_has(c->params, "delete")) {
+			char **keys = split_list(param_str(c->params, "delete"));
+			for (char **k = keys; *k; k++)
+				json_object_del(conf, *k);
+			strv_free(keys);
+		}
+		const char *bad = NULL;
+		_cleanup_free_ char *text = kvconfig_format(conf, &bad);
+		json_decref(conf);
+		if (!text) {
+			store_file_done(&f);
+			return api_fail(c, 500, "detected invalid newline inside property '%s'", bad);
+		}
+		r = store_write(c->ctx->store, path, text, strlen(text), r == 0 ? f.digest : "", NULL);
+		store_file_done(&f);
+		if (r >= 0)
+			return 0;
+		if (r != -ESTALE && r != -EEXIST)
+			return api_fail(c, 500, "unable to write node config - %s", strerror(-r));
+		/* another writer came first: read again (a given digest now fails) */
+	}
+	return api_fail(c, 500, "unable to write node config - too many concurrent changes");
+}
+
+static const char *const node_config_props[] = { "description", "startall-onboot-delay",
+						 "ballooning-target", "wakeonlan", NULL };
+
 static const struct api_schema no_params[] = { PARAM_END };
 static const struct api_schema node_params[] = { PARAM_NODE, PARAM_END };
+static const struct api_schema get_config_params[] = {
+	PARAM_NODE,
+	{ .name = "property", .type = API_T_STRING, .enums = node_config_props, .optional = true,
+	  .default_text = "all",
+	  .description = "Return only a specific property from the node configuration." },
+	PARAM_END,
+};
+static const struct api_schema set_config_params[] = {
+	PARAM_NODE,
+	NODE_CONFIG_KEYS,
+	{ .name = "delete", .type = API_T_STRING, .format = "pve-configid-list", .optional = true,
+	  .description = "A list of settings you want to delete." },
+	{ .name = "digest", .type = API_T_STRING, .max_length = 40, .optional = true,
+	  .description = "Prevent changes if current configuration file has different SHA1 "
+			 "digest. This can be used to prevent concurrent modifications." },
+	PARAM_END,
+};
 
 static const struct api_schema node_list_item[] = {
 	{ .name = "node", .type = API_T_STRING, .description = "The cluster node name." },
@@ -168,5 +297,12 @@ const struct api_route api_routes_nodes[] = {
 	  .perm = { .kind = PERM_PRIVS, .path = "/nodes/{node}", .privs = "Sys.Audit" },
 	  .handler = node_status, .description = "Read node status: CPU, memory, swap, root file "
 						 "system, load, kernel and CPU model." },
+	{ .method = API_GET, .path = "/nodes/{node}/config", .params = get_config_params,
+	  .perm = { .kind = PERM_PRIVS, .path = "/", .privs = "Sys.Audit" },
+	  .handler = get_node_config, .description = "Get node configuration options." },
+	{ .method = API_PUT, .path = "/nodes/{node}/config", .params = set_config_params,
+	  .perm = { .kind = PERM_PRIVS, .path = "/", .privs = "Sys.Modify" },
+	  .handler = set_node_config,
+	  .description = "Set node configuration options (compare-and-set with 'digest')." },
 	{ 0 },
 };

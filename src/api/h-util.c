@@ -47,6 +47,11 @@ usercfg_transaction(struct api_call *c,
 		}
 		_cleanup_free_ char *text = usercfg_format(cfg);
 		usercfg_free(cfg);
+		if (!text) {
+			store_file_done(&f);
+			return api_fail(c, 400, "unable to write user.cfg - a value contains a ':' "
+						"or a line break that cannot be stored");
+		}
 		r = store_write(c->ctx->store, "user.cfg", text, strlen(text), f.data ? f.digest : "",
 				NULL);
 		store_file_done(&f);

@@ -19,7 +19,7 @@
 	  .description = "Full User ID, in the `name@realm` format." }
 
 #define PARAM_TOKENID                                                                              \
-	{ .name = "tokenid", .type = API_T_STRING, .pattern = "[A-Za-z][A-Za-z0-9._-]*",          \
+	{ .name = "tokenid", .type = API_T_STRING, .pattern = "[A-Za-z][A-Za-z0-9._-]+",          \
 	  .description = "User-specific token identifier." }
 
 #define PARAM_REALM_OPT                                                                            \

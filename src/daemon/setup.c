@@ -103,6 +103,8 @@ ensure_config_files(struct daemon *d, struct error *err)
 	struct usercfg *cfg = usercfg_new();
 	_cleanup_free_ char *users = usercfg_format(cfg);
 	usercfg_free(cfg);
+	if (!users)
+		return error_set(err, EINVAL, "unable to format the default user.cfg");
 	int r = store_default(d->store, "user.cfg", users, err);
 	if (r < 0)
 		return r;
