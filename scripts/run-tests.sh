@@ -31,6 +31,19 @@ if [ "$what" = unit ] || [ "$what" = all ]; then
 	done
 fi
 
+if [ "$what" = all ]; then
+	# the code's formatting is part of the suite (STYLE.md: checked in CI)
+	echo "== format (clang-format)"
+	if out=$(scripts/check-format.sh 2>&1); then
+		echo '<testsuite name="format"><testcase name="clang-format"/></testsuite>' > "$art/format.xml"
+	else
+		echo "$out"
+		printf '<testsuite name="format"><testcase name="clang-format"><failure message="%s"/></testcase></testsuite>\n' \
+			"files not formatted (make format)" > "$art/format.xml"
+		status=1
+	fi
+fi
+
 if [ "$what" = integration ] || [ "$what" = all ]; then
 	echo "== integration (pytest)"
 	# Debian's python3 carries python3-proxmoxer; a pyenv python3 on PATH would not.

@@ -205,3 +205,35 @@ utf8_sanitize(const char *s)
 	}
 	return sb_steal(&sb);
 }
+
+char *
+text_encode(const char *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		/* safe: 0x20-0x24, 0x26-0x39, 0x3b-0x7e */
+		bool safe = (*p >= 0x20 && *p <= 0x24) || (*p >= 0x26 && *p <= 0x39) ||
+			    (*p >= 0x3b && *p <= 0x7e);
+		if (safe)
+			sb_putc(&sb, (char)*p);
+		else
+			sb_printf(&sb, "%%%02X", *p);
+	}
+	return sb_steal(&sb);
+}
+
+char *
+text_decode(const char *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (const char *p = s; *p; p++) {
+		int hi, lo;
+		if (*p == '%' && (hi = hexval(p[1])) >= 0 && (lo = hexval(p[2])) >= 0) {
+			sb_putc(&sb, (char)(hi << 4 | lo));
+			p += 2;
+		} else {
+			sb_putc(&sb, *p);
+		}
+	}
+	return sb_steal(&sb);
+}

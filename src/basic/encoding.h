@@ -34,6 +34,12 @@ bool utf8_valid(const char *s, size_t len);
  * (text from outside, such as task log lines, before it goes into JSON). Caller frees. */
 char *utf8_sanitize(const char *s);
 
+/* PVE's encode_text / decode_text for free text kept in config files (descriptions,
+ * comments): control and high-bit bytes, ':' and '%' become %XX; decoding reverses it
+ * (invalid escapes are kept as they are). Caller frees. */
+char *text_encode(const char *s);
+char *text_decode(const char *s);
+
 /* True if s contains CR or LF. */
 static inline bool
 has_crlf(const char *s)
