@@ -35,7 +35,7 @@ struct api_ctx {
 	unsigned failed_login_delay_ms; /* 3000, as PVE; tests may lower it */
 	/* Run work() on a worker thread, then after() back on the event loop. */
 	int (*run_blocking)(struct api_ctx *ctx, void (*work)(void *arg), void (*after)(void *arg),
-			    void *arg);
+	                    void *arg);
 	void *daemon;
 };
 
@@ -67,8 +67,8 @@ struct api_request {
 
 struct api_response {
 	int status;
-	char *message;  /* reason phrase, one line */
-	char *body;     /* NULL: no body and no content type (auth failures) */
+	char *message; /* reason phrase, one line */
+	char *body;    /* NULL: no body and no content type (auth failures) */
 	size_t body_len;
 	unsigned delay_ms; /* answer only after this delay (failed authentication) */
 };

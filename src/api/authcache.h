@@ -21,7 +21,7 @@ const struct usercfg *authcache_usercfg(struct authcache *c);
 
 /* Stored hash of a token's secret: -ENOENT if the token has none. */
 int authcache_token_hash(struct authcache *c, const char *full_tokenid,
-			 char out[TOKEN_HASH_HEX + 1]);
+                         char out[TOKEN_HASH_HEX + 1]);
 
 /* Privileges of subject on path (memoised per refresh). */
 privset_t authcache_privs(struct authcache *c, const char *subject, const char *path, time_t now);

@@ -67,7 +67,8 @@ api_call_complete(struct api_call *call, int r)
 	json_t *body = json_pack("{s:n}", "data");
 	if (call->param_errors && json_object_size(call->param_errors) > 0) {
 		json_object_set(body, "errors", call->param_errors);
-		json_object_set_new(body, "message", json_string("Parameter verification failed.\n"));
+		json_object_set_new(body, "message",
+		                    json_string("Parameter verification failed.\n"));
 		respond(call, 400, "Parameter verification failed.", body, 0);
 		return;
 	}
@@ -231,7 +232,8 @@ check_route_permission(struct api_call *call, json_t *raw)
 			return 0;
 		if (p->realm_privs) {
 			const char *at = uid ? strrchr(uid, '@') : NULL;
-			_cleanup_free_ char *rpath = xasprintf("/access/realm/%s", at ? at + 1 : "");
+			_cleanup_free_ char *rpath =
+			        xasprintf("/access/realm/%s", at ? at + 1 : "");
 			int r = api_check_privs(call, rpath, p->realm_privs, false);
 			if (r < 0)
 				return r;
@@ -242,9 +244,9 @@ check_route_permission(struct api_call *call, json_t *raw)
 		_cleanup_free_ char *path = perm_path(p->path, raw);
 		_cleanup_free_ char *clean = acl_path_clean(path);
 		const char *extra = startswith(clean, "/storage/") ? ",Datastore.Allocate"
-				    : startswith(clean, "/vms/")   ? ",VM.Allocate"
-				    : startswith(clean, "/pool/")  ? ",Pool.Allocate"
-								   : "";
+		                    : startswith(clean, "/vms/")   ? ",VM.Allocate"
+		                    : startswith(clean, "/pool/")  ? ",Pool.Allocate"
+		                                                   : "";
 		_cleanup_free_ char *privs = xasprintf("Permissions.Modify%s", extra);
 		return api_check_privs(call, clean, privs, true);
 	}
@@ -263,7 +265,7 @@ authenticate_ticket(struct api_call *call, const char *ticket)
 	long age;
 	time_t now = time(NULL);
 	if (ticket_verify(ctx->authkey, "PVE", ticket, now, -TICKET_CLOCK_SKEW, TICKET_LIFETIME,
-			  &userid, &age) < 0)
+	                  &userid, &age) < 0)
 		return -EACCES;
 	if (!acl_subject_active(authcache_usercfg(ctx->auth), userid, now))
 		return -EACCES;
@@ -295,7 +297,7 @@ authenticate_token(struct api_call *call, const char *authorization)
 	snprintf(call->who.subject, sizeof(call->who.subject), "%s", tokenid);
 	char *bang = strchr(call->who.subject, '!');
 	snprintf(call->who.user, sizeof(call->who.user), "%.*s", (int)(bang - call->who.subject),
-		 call->who.subject);
+	         call->who.subject);
 	call->who.token = bang + 1;
 	return 0;
 }
@@ -321,11 +323,11 @@ authenticate(struct api_call *call, const struct api_request *req, enum api_meth
 			respond_auth_failure(call, "permission denied - invalid PVE ticket");
 			return -EACCES;
 		}
-		bool needs_csrf = m != API_GET && !(call->route && (call->route->flags & API_NO_CSRF));
-		if (needs_csrf && (!req->csrf || csrf_token_verify(ctx->csrf_secret,
-								    ctx->csrf_secret_len,
-								    call->who.user, req->csrf,
-								    time(NULL)) < 0)) {
+		bool needs_csrf =
+		        m != API_GET && !(call->route && (call->route->flags & API_NO_CSRF));
+		if (needs_csrf &&
+		    (!req->csrf || csrf_token_verify(ctx->csrf_secret, ctx->csrf_secret_len,
+		                                     call->who.user, req->csrf, time(NULL)) < 0)) {
 			respond_auth_failure(call, "Permission denied - invalid csrf token");
 			return -EACCES;
 		}
@@ -347,7 +349,7 @@ authenticate(struct api_call *call, const struct api_request *req, enum api_meth
 
 static int
 collect_params(struct api_call *call, const struct api_request *req, enum api_method m,
-	       json_t *path_params, json_t **ret)
+               json_t *path_params, json_t **ret)
 {
 	json_t *params = json_object();
 	struct error err = { 0 };
@@ -357,12 +359,12 @@ collect_params(struct api_call *call, const struct api_request *req, enum api_me
 		if (m != API_POST && m != API_PUT) {
 			json_decref(params);
 			_cleanup_free_ char *msg =
-				xasprintf("Unexpected content for method '%s'", api_method_name(m));
+			        xasprintf("Unexpected content for method '%s'", api_method_name(m));
 			respond_plain(call, 501, msg);
 			return -EINVAL;
 		}
-		_cleanup_free_ char *ct = req->content_type ? content_type_base(req->content_type)
-							    : NULL;
+		_cleanup_free_ char *ct =
+		        req->content_type ? content_type_base(req->content_type) : NULL;
 		if (!ct || !*ct || streq(ct, "application/x-www-form-urlencoded")) {
 			r = urlencoded_parse(req->body, req->body_len, params, &err);
 		} else if (streq(ct, "application/json")) {
@@ -371,8 +373,8 @@ collect_params(struct api_call *call, const struct api_request *req, enum api_me
 			r = json_body_parse(req->body, req->body_len, &params, &err);
 		} else {
 			json_decref(params);
-			_cleanup_free_ char *msg = xasprintf("upload 'Content-Type '%s' not implemented",
-							     req->content_type);
+			_cleanup_free_ char *msg = xasprintf(
+			        "upload 'Content-Type '%s' not implemented", req->content_type);
 			respond_plain(call, 506, msg);
 			return -EINVAL;
 		}
@@ -407,19 +409,19 @@ collect_params(struct api_call *call, const struct api_request *req, enum api_me
 
 	json_object_foreach (path_params, k, v) {
 		json_t *given = json_object_get(params, k);
-		if (given && !(json_is_string(given) && streq(json_string_value(given),
-								json_string_value(v)))) {
+		if (given && !(json_is_string(given) &&
+		               streq(json_string_value(given), json_string_value(v)))) {
 			/* PVE compares as strings: a JSON number equal in text is fine */
 			bool same = false;
 			if (json_is_integer(given)) {
-				_cleanup_free_ char *t =
-					xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(given));
+				_cleanup_free_ char *t = xasprintf("%" JSON_INTEGER_FORMAT,
+				                                   json_integer_value(given));
 				same = streq(t, json_string_value(v));
 			}
 			if (!same)
 				api_param_error(call, k,
-						"duplicate parameter (already defined in URI) with "
-						"conflicting values!");
+				                "duplicate parameter (already defined in URI) with "
+				                "conflicting values!");
 		}
 		json_object_set(params, k, v);
 	}
@@ -458,7 +460,8 @@ api_handle(struct api_ctx *ctx, const struct api_request *req, struct api_call *
 	}
 	const char *rel = fmt[flen] ? fmt + flen : "/";
 	if (flen != 4 || !strneq(fmt, "json", 4)) {
-		_cleanup_free_ char *msg = xasprintf("no formatter for uri %s, %.*s", rel, (int)flen, fmt);
+		_cleanup_free_ char *msg =
+		        xasprintf("no formatter for uri %s, %.*s", rel, (int)flen, fmt);
 		respond_plain(call, 501, msg);
 		return;
 	}
@@ -482,7 +485,7 @@ api_handle(struct api_ctx *ctx, const struct api_request *req, struct api_call *
 	if (!call->route) {
 		json_decref(path_params);
 		_cleanup_free_ char *msg =
-			xasprintf("Method '%s %s' not implemented", api_method_name(m), rel);
+		        xasprintf("Method '%s %s' not implemented", api_method_name(m), rel);
 		respond(call, 501, msg, json_pack("{s:n}", "data"), 0);
 		return;
 	}
@@ -495,10 +498,10 @@ api_handle(struct api_ctx *ctx, const struct api_request *req, struct api_call *
 
 	if (call->who.how == AUTH_TOKEN && (call->route->flags & API_NO_TOKEN)) {
 		json_decref(raw);
-		_cleanup_free_ char *msg = xasprintf(
-			"Permission check failed (URI '%s' not available with API token, need proper "
-			"ticket.",
-			rel);
+		_cleanup_free_ char *msg = xasprintf("Permission check failed (URI '%s' not "
+		                                     "available with API token, need proper "
+		                                     "ticket.",
+		                                     rel);
 		respond(call, 403, msg, json_pack("{s:n}", "data"), 0);
 		return;
 	}
@@ -525,9 +528,9 @@ api_handle(struct api_ctx *ctx, const struct api_request *req, struct api_call *
 			json_object_set_new(call->params, "node", json_string(ctx->node));
 		} else if (!streq(node, ctx->node)) {
 			api_call_complete(call, api_fail(call, 500,
-							 "hostname lookup '%s' failed - no such "
-							 "node in this cluster",
-							 node));
+			                                 "hostname lookup '%s' failed - no such "
+			                                 "node in this cluster",
+			                                 node));
 			return;
 		}
 	}

@@ -22,7 +22,7 @@ regex_check(regex_t *re, bool *compiled, const char *pattern, const char *value)
 	({                                                                                         \
 		static regex_t re_;                                                                \
 		static bool compiled_;                                                             \
-		regex_check(&re_, &compiled_, pattern, value);                                        \
+		regex_check(&re_, &compiled_, pattern, value);                                     \
 	})
 
 static int
@@ -166,7 +166,8 @@ check_priv(const char *v, struct strbuf *why)
 static int
 check_email(const char *v, struct strbuf *why)
 {
-	if (RE_CHECK(v, "^[A-Za-z0-9_+~-]+(\\.[A-Za-z0-9_+~-]+)*@[a-zA-Z0-9-]+(\\.[a-zA-Z0-9-]+)*$"))
+	if (RE_CHECK(v,
+	             "^[A-Za-z0-9_+~-]+(\\.[A-Za-z0-9_+~-]+)*@[a-zA-Z0-9-]+(\\.[a-zA-Z0-9-]+)*$"))
 		return 0;
 	return fail(why, "value does not look like a valid email address\n");
 }
@@ -211,7 +212,7 @@ static int
 check_dns_name(const char *v, struct strbuf *why)
 {
 	if (RE_CHECK(v, "^(([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)\\.)*"
-			"([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)$"))
+	                "([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)$"))
 		return 0;
 	return fail(why, "value does not look like a valid DNS name\n");
 }

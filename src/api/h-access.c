@@ -28,9 +28,8 @@ static const char *const dc_p[] = { "Sys.Audit", "Sys.Modify", "SDN.", NULL };
 static const char *const mapping_p[] = { "Mapping.", "Permissions.Modify", NULL };
 
 static const struct cap_class cap_classes[] = {
-	{ "vms", vm_p },	 { "access", access_p }, { "storage", storage_p },
-	{ "nodes", nodes_p },	 { "sdn", sdn_p },	 { "dc", dc_p },
-	{ "mapping", mapping_p },
+	{ "vms", vm_p },  { "access", access_p }, { "storage", storage_p }, { "nodes", nodes_p },
+	{ "sdn", sdn_p }, { "dc", dc_p },         { "mapping", mapping_p },
 };
 
 static bool
@@ -43,11 +42,10 @@ priv_in_class(const char *priv, const struct cap_class *k)
 }
 
 static void
-cap_add_path(json_t *cap, struct authcache *auth, const char *subject, const char *path,
-	     time_t now)
+cap_add_path(json_t *cap, struct authcache *auth, const char *subject, const char *path, time_t now)
 {
-	privset_t privs = streq(subject, "root@pam") ? priv_all()
-						    : authcache_privs(auth, subject, path, now);
+	privset_t privs =
+	        streq(subject, "root@pam") ? priv_all() : authcache_privs(auth, subject, path, now);
 	char top[32] = "dc";
 	if (path[0] == '/' && path[1]) {
 		size_t n = strcspn(path + 1, "/");
@@ -59,22 +57,25 @@ cap_add_path(json_t *cap, struct authcache *auth, const char *subject, const cha
 		const char *name = priv_name(i);
 		if (streq(top, "pool")) {
 			if (startswith(name, "VM.") || streq(name, "Permissions.Modify"))
-				json_object_set_new(json_object_get(cap, "vms"), name, json_integer(1));
+				json_object_set_new(json_object_get(cap, "vms"), name,
+				                    json_integer(1));
 			if (startswith(name, "Datastore.") || streq(name, "Permissions.Modify"))
-				json_object_set_new(json_object_get(cap, "storage"), name, json_integer(1));
+				json_object_set_new(json_object_get(cap, "storage"), name,
+				                    json_integer(1));
 			continue;
 		}
 		for (size_t k = 0; k < ARRAY_SIZE(cap_classes); k++)
 			if (streq(cap_classes[k].name, top) && priv_in_class(name, &cap_classes[k]))
-				json_object_set_new(json_object_get(cap, top), name, json_integer(1));
+				json_object_set_new(json_object_get(cap, top), name,
+				                    json_integer(1));
 	}
 }
 
 static json_t *
 compute_cap(struct api_ctx *ctx, const char *subject)
 {
-	static const char *const required[] = { "/",	     "/nodes",   "/access/groups", "/vms",
-						"/storage", "/sdn",	 "/mapping",	   NULL };
+	static const char *const required[] = { "/",        "/nodes", "/access/groups", "/vms",
+		                                "/storage", "/sdn",   "/mapping",       NULL };
 	json_t *cap = json_object();
 	for (size_t k = 0; k < ARRAY_SIZE(cap_classes); k++)
 		json_object_set_new(cap, cap_classes[k].name, json_object());
@@ -150,7 +151,7 @@ login_success(struct api_call *c, const char *userid)
 	    csrf_token_create(ctx->csrf_secret, ctx->csrf_secret_len, userid, now, &csrf) < 0)
 		return api_fail(c, 500, "unable to create ticket");
 	c->data = json_pack("{s:s, s:s, s:s, s:o}", "username", userid, "ticket", ticket,
-			    "CSRFPreventionToken", csrf, "cap", compute_cap(ctx, userid));
+	                    "CSRFPreventionToken", csrf, "cap", compute_cap(ctx, userid));
 	return 0;
 }
 
@@ -165,7 +166,7 @@ login_done(void *arg)
 		r = login_success(c, l->userid);
 	} else {
 		log_warn("authentication failure; rhost=%s user=%s%s%s", c->client, l->userid,
-			 l->err.msg[0] ? " msg=" : "", l->err.msg);
+		         l->err.msg[0] ? " msg=" : "", l->err.msg);
 		r = api_fail(c, 401, "authentication failure");
 	}
 	login_free(l);
@@ -179,7 +180,8 @@ create_ticket(struct api_call *c)
 	const char *username = param_str(c->params, "username");
 	const char *realm = param_str(c->params, "realm");
 	const char *password = param_str(c->params, "password");
-	_cleanup_free_ char *userid = realm ? xasprintf("%s@%s", username, realm) : xstrdup(username);
+	_cleanup_free_ char *userid =
+	        realm ? xasprintf("%s@%s", username, realm) : xstrdup(username);
 	time_t now = time(NULL);
 
 	authcache_refresh(ctx->auth);
@@ -187,7 +189,7 @@ create_ticket(struct api_call *c)
 	const char *at = strrchr(userid, '@');
 	if (!at || !userid_valid(userid) || !acl_subject_active(cfg, userid, now)) {
 		log_warn("authentication failure; rhost=%s user=%s msg=no such user or disabled",
-			 c->client, userid);
+		         c->client, userid);
 		return api_fail(c, 401, "authentication failure");
 	}
 
@@ -196,7 +198,7 @@ create_ticket(struct api_call *c)
 		_cleanup_free_ char *tuser = NULL;
 		long age;
 		if (ticket_verify(ctx->authkey, "PVE", password, now, -TICKET_CLOCK_SKEW,
-				  TICKET_LIFETIME, &tuser, &age) == 0 &&
+		                  TICKET_LIFETIME, &tuser, &age) == 0 &&
 		    (streq(tuser, userid) || streq(tuser, "root@pam")))
 			return login_success(c, userid);
 		return api_fail(c, 401, "authentication failure");
@@ -245,9 +247,9 @@ list_domains(struct api_call *c)
 {
 	c->data = json_array();
 	for (size_t i = 0; i < ARRAY_SIZE(realms); i++)
-		json_array_append_new(c->data, json_pack("{s:s, s:s, s:s}", "realm", realms[i].realm,
-							  "type", realms[i].type, "comment",
-							  realms[i].comment));
+		json_array_append_new(c->data,
+		                      json_pack("{s:s, s:s, s:s}", "realm", realms[i].realm, "type",
+		                                realms[i].type, "comment", realms[i].comment));
 	return 0;
 }
 
@@ -258,7 +260,7 @@ read_domain(struct api_call *c)
 	for (size_t i = 0; i < ARRAY_SIZE(realms); i++)
 		if (streq(realms[i].realm, realm)) {
 			c->data = json_pack("{s:s, s:s}", "type", realms[i].type, "comment",
-					    realms[i].comment);
+			                    realms[i].comment);
 			return 0;
 		}
 	return api_fail(c, 500, "domain '%s' does not exist", realm);
@@ -267,8 +269,8 @@ read_domain(struct api_call *c)
 static int
 access_index(struct api_call *c)
 {
-	static const char *const names[] = { "acl", "domains", "password", "permissions", "roles",
-					     "ticket", "users", NULL };
+	static const char *const names[] = { "acl",   "domains", "password", "permissions",
+		                             "roles", "ticket",  "users",    NULL };
 	c->data = json_array();
 	for (const char *const *n = names; *n; n++)
 		json_array_append_new(c->data, json_pack("{s:s}", "subdir", *n));
@@ -281,8 +283,8 @@ static void
 perms_add(json_t *out, struct api_call *c, const char *subject, const char *path, time_t now)
 {
 	privset_t p = streq(subject, "root@pam")
-			      ? priv_all()
-			      : authcache_privs(c->ctx->auth, subject, path, now);
+	                      ? priv_all()
+	                      : authcache_privs(c->ctx->auth, subject, path, now);
 	if (!p)
 		return;
 	json_t *o = json_object();
@@ -313,9 +315,9 @@ get_permissions(struct api_call *c)
 	if (path) {
 		perms_add(out, c, subject, path, now);
 	} else {
-		static const char *const defaults[] = { "/",	  "/access", "/access/groups", "/nodes",
-							"/pool", "/sdn",    "/storage",	"/vms",
-							NULL };
+		static const char *const defaults[] = { "/",        "/access", "/access/groups",
+			                                "/nodes",   "/pool",   "/sdn",
+			                                "/storage", "/vms",    NULL };
 		for (const char *const *p = defaults; *p; p++)
 			perms_add(out, c, subject, *p, now);
 		const struct usercfg *cfg = authcache_usercfg(c->ctx->auth);
@@ -354,7 +356,7 @@ shadow_set_hash(struct api_call *c, const char *userid, const char *hash)
 			return api_fail(c, 500, "unable to read shadow file - %s", strerror(-r));
 		_cleanup_free_ char *text = shadowcfg_update(r == 0 ? f.data : "", userid, hash);
 		r = store_write(c->ctx->store, "priv/shadow.cfg", text, strlen(text),
-				f.data ? f.digest : "", NULL);
+		                f.data ? f.digest : "", NULL);
 		store_file_done(&f);
 		if (r >= 0)
 			return 0;
@@ -369,7 +371,8 @@ pwchange_done(void *arg)
 {
 	struct pwchange *p = arg;
 	struct api_call *c = p->call;
-	int r = p->result < 0 ? api_fail(c, 500, "unable to hash password") : shadow_set_hash(c, p->userid, p->hash);
+	int r = p->result < 0 ? api_fail(c, 500, "unable to hash password")
+	                      : shadow_set_hash(c, p->userid, p->hash);
 	explicit_bzero(p->password, strlen(p->password));
 	free(p->password);
 	free(p->userid);
@@ -393,10 +396,11 @@ change_password(struct api_call *c)
 			return r;
 	}
 	if (!at || !streq(at + 1, "pve"))
-		return api_fail(c, 500,
-				"changing passwords of '%s' users through the API is not supported - "
-				"use the host's tools (passwd) for pam users",
-				at ? at + 1 : "?");
+		return api_fail(
+		        c, 500,
+		        "changing passwords of '%s' users through the API is not supported - "
+		        "use the host's tools (passwd) for pam users",
+		        at ? at + 1 : "?");
 	if (!usercfg_find_user(authcache_usercfg(c->ctx->auth), userid))
 		return api_fail(c, 500, "user '%s' does not exist", userid);
 	struct pwchange *p = xcalloc(1, sizeof(*p));
@@ -420,45 +424,76 @@ static const struct api_schema no_params[] = { PARAM_END };
 static const struct api_schema ticket_params[] = {
 	{ .name = "username", .type = API_T_STRING, .max_length = 64, .description = "User name" },
 	PARAM_REALM_OPT,
-	{ .name = "password", .type = API_T_STRING, .flags = API_F_SECRET,
+	{ .name = "password",
+	  .type = API_T_STRING,
+	  .flags = API_F_SECRET,
 	  .description = "The secret password. This can also be a valid ticket." },
-	{ .name = "otp", .type = API_T_STRING, .optional = true, .flags = API_F_SECRET,
+	{ .name = "otp",
+	  .type = API_T_STRING,
+	  .optional = true,
+	  .flags = API_F_SECRET,
 	  .description = "One-time password for Two-factor authentication (not supported yet: "
-			 "Berth has no second factors)." },
-	{ .name = "path", .type = API_T_STRING, .optional = true, .requires = "privs",
+	                 "Berth has no second factors)." },
+	{ .name = "path",
+	  .type = API_T_STRING,
+	  .optional = true,
+	  .requires = "privs",
 	  .max_length = 64,
 	  .description = "Verify ticket, and check if user have access 'privs' on 'path'" },
-	{ .name = "privs", .type = API_T_STRING, .format = "pve-priv-list", .optional = true,
-	  .requires = "path", .max_length = 64,
+	{ .name = "privs",
+	  .type = API_T_STRING,
+	  .format = "pve-priv-list",
+	  .optional = true,
+	  .requires = "path",
+	  .max_length = 64,
 	  .description = "Verify ticket, and check if user have access 'privs' on 'path'" },
-	{ .name = "new-format", .type = API_T_BOOLEAN, .optional = true, .default_text = "1",
+	{ .name = "new-format",
+	  .type = API_T_BOOLEAN,
+	  .optional = true,
+	  .default_text = "1",
 	  .description = "This parameter is ignored and assumed to be 1." },
-	{ .name = "tfa-challenge", .type = API_T_STRING, .optional = true,
+	{ .name = "tfa-challenge",
+	  .type = API_T_STRING,
+	  .optional = true,
 	  .description = "The signed TFA challenge string the user wants to respond to." },
 	PARAM_END,
 };
 
 static const struct api_schema realm_params[] = {
-	{ .name = "realm", .type = API_T_STRING, .format = "pve-realm", .max_length = 32,
+	{ .name = "realm",
+	  .type = API_T_STRING,
+	  .format = "pve-realm",
+	  .max_length = 32,
 	  .description = "Authentication domain ID" },
 	PARAM_END,
 };
 
 static const struct api_schema permissions_params[] = {
-	{ .name = "userid", .type = API_T_STRING, .optional = true,
+	{ .name = "userid",
+	  .type = API_T_STRING,
+	  .optional = true,
 	  .pattern = "[^[:space:]:/]+@[A-Za-z][A-Za-z0-9._-]+(![A-Za-z][A-Za-z0-9._-]*)?",
 	  .description = "User ID or full API token ID" },
-	{ .name = "path", .type = API_T_STRING, .optional = true,
+	{ .name = "path",
+	  .type = API_T_STRING,
+	  .optional = true,
 	  .description = "Only dump this specific path, not the whole tree." },
 	PARAM_END,
 };
 
 static const struct api_schema password_params[] = {
 	PARAM_USERID,
-	{ .name = "password", .type = API_T_STRING, .min_length = 5, .max_length = 64,
-	  .flags = API_F_SECRET, .description = "The new password." },
-	{ .name = "confirmation-password", .type = API_T_STRING, .optional = true,
-	  .max_length = 64, .flags = API_F_SECRET,
+	{ .name = "password",
+	  .type = API_T_STRING,
+	  .min_length = 5,
+	  .max_length = 64,
+	  .flags = API_F_SECRET,
+	  .description = "The new password." },
+	{ .name = "confirmation-password",
+	  .type = API_T_STRING,
+	  .optional = true,
+	  .max_length = 64,
+	  .flags = API_F_SECRET,
 	  .description = "The current password of the user performing the change." },
 	PARAM_END,
 };
@@ -471,38 +506,60 @@ static const struct api_schema ticket_returns[] = {
 };
 
 const struct api_route api_routes_access[] = {
-	{ .method = API_GET, .path = "/access", .params = no_params,
-	  .perm = { .kind = PERM_ANY_USER }, .handler = access_index,
+	{ .method = API_GET,
+	  .path = "/access",
+	  .params = no_params,
+	  .perm = { .kind = PERM_ANY_USER },
+	  .handler = access_index,
 	  .description = "Directory index." },
-	{ .method = API_GET, .path = "/access/ticket", .params = no_params,
-	  .perm = { .kind = PERM_WORLD }, .handler = get_ticket,
+	{ .method = API_GET,
+	  .path = "/access/ticket",
+	  .params = no_params,
+	  .perm = { .kind = PERM_WORLD },
+	  .handler = get_ticket,
 	  .description = "Dummy. Useful for formatters which want to provide a login page." },
-	{ .method = API_POST, .path = "/access/ticket", .params = ticket_params,
+	{ .method = API_POST,
+	  .path = "/access/ticket",
+	  .params = ticket_params,
 	  .perm = { .kind = PERM_WORLD, .description = "You need to pass valid credentials." },
-	  .flags = API_NO_TOKEN, .handler = create_ticket,
+	  .flags = API_NO_TOKEN,
+	  .handler = create_ticket,
 	  .description = "Create or verify authentication ticket.",
 	  .returns = &(const struct api_schema){ .type = API_T_OBJECT, .props = ticket_returns } },
-	{ .method = API_GET, .path = "/access/domains", .params = no_params,
-	  .perm = { .kind = PERM_WORLD }, .handler = list_domains,
+	{ .method = API_GET,
+	  .path = "/access/domains",
+	  .params = no_params,
+	  .perm = { .kind = PERM_WORLD },
+	  .handler = list_domains,
 	  .description = "Authentication domain index." },
-	{ .method = API_GET, .path = "/access/domains/{realm}", .params = realm_params,
-	  .perm = { .kind = PERM_PRIVS, .path = "/access/realm/{realm}",
-		    .privs = "Realm.Allocate,Sys.Audit", .any = true },
-	  .handler = read_domain, .description = "Get auth server configuration." },
-	{ .method = API_GET, .path = "/access/permissions", .params = permissions_params,
+	{ .method = API_GET,
+	  .path = "/access/domains/{realm}",
+	  .params = realm_params,
+	  .perm = { .kind = PERM_PRIVS,
+	            .path = "/access/realm/{realm}",
+	            .privs = "Realm.Allocate,Sys.Audit",
+	            .any = true },
+	  .handler = read_domain,
+	  .description = "Get auth server configuration." },
+	{ .method = API_GET,
+	  .path = "/access/permissions",
+	  .params = permissions_params,
 	  .perm = { .kind = PERM_ANY_USER,
-		    .description = "Each user/token is allowed to dump their own permissions (or "
-				   "those of owned tokens). A user can dump the permissions of "
-				   "another user or their tokens if they have 'Sys.Audit' "
-				   "permission on /access." },
+	            .description = "Each user/token is allowed to dump their own permissions (or "
+	                           "those of owned tokens). A user can dump the permissions of "
+	                           "another user or their tokens if they have 'Sys.Audit' "
+	                           "permission on /access." },
 	  .handler = get_permissions,
 	  .description = "Retrieve effective permissions of given user/token." },
-	{ .method = API_PUT, .path = "/access/password", .params = password_params,
+	{ .method = API_PUT,
+	  .path = "/access/password",
+	  .params = password_params,
 	  .perm = { .kind = PERM_ANY_USER,
-		    .description = "Each user is allowed to change their own password. Changing "
-				   "another user's password needs 'Realm.AllocateUser' on "
-				   "/access/realm/<realm> and 'User.Modify' on /access/groups." },
-	  .flags = API_NO_TOKEN, .handler = change_password,
+	            .description = "Each user is allowed to change their own password. Changing "
+	                           "another user's password needs 'Realm.AllocateUser' on "
+	                           "/access/realm/<realm> and 'User.Modify' on /access/groups." },
+	  .flags = API_NO_TOKEN,
+	  .handler = change_password,
 	  .description = "Change user password (pve realm)." },
 	{ 0 },
 };

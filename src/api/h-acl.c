@@ -14,7 +14,8 @@ static json_t *
 role_entry(const char *id, privset_t privs, bool special)
 {
 	_cleanup_free_ char *list = privset_format(privs);
-	return json_pack("{s:s, s:s, s:i}", "roleid", id, "privs", list, "special", special ? 1 : 0);
+	return json_pack("{s:s, s:s, s:i}", "roleid", id, "privs", list, "special",
+	                 special ? 1 : 0);
 }
 
 static int
@@ -27,7 +28,8 @@ list_roles(struct api_call *c)
 	for (unsigned i = 0; i < n; i++)
 		json_array_append_new(c->data, role_entry(b[i].id, b[i].privs, b[i].special));
 	for (size_t i = 0; i < cfg->n_roles; i++)
-		json_array_append_new(c->data, role_entry(cfg->roles[i].roleid, cfg->roles[i].privs, false));
+		json_array_append_new(c->data,
+		                      role_entry(cfg->roles[i].roleid, cfg->roles[i].privs, false));
 	return 0;
 }
 
@@ -133,8 +135,11 @@ edit_delete_role(struct api_call *c, struct usercfg *cfg, void *arg)
 			_cleanup_free_ char *path = xstrdup(cfg->acls[i].path);
 			_cleanup_free_ char *ugid = xstrdup(cfg->acls[i].ugid);
 			_cleanup_free_ char *rid = xstrdup(cfg->acls[i].roleid);
-			struct uc_acl a = { .path = path, .type = cfg->acls[i].type, .ugid = ugid,
-					    .roleid = rid, .propagate = cfg->acls[i].propagate };
+			struct uc_acl a = { .path = path,
+				            .type = cfg->acls[i].type,
+				            .ugid = ugid,
+				            .roleid = rid,
+				            .propagate = cfg->acls[i].propagate };
 			usercfg_set_acl(cfg, &a, true);
 		} else {
 			i++;
@@ -159,9 +164,9 @@ may_see_acl_path(struct api_call *c, const char *path)
 	if (api_has_privs(c, "/access", "Sys.Audit", false))
 		return true;
 	const char *extra = startswith(path, "/storage/") ? ",Datastore.Allocate"
-			    : startswith(path, "/vms/")   ? ",VM.Allocate"
-			    : startswith(path, "/pool/")  ? ",Pool.Allocate"
-							  : "";
+	                    : startswith(path, "/vms/")   ? ",VM.Allocate"
+	                    : startswith(path, "/pool/")  ? ",Pool.Allocate"
+	                                                  : "";
 	_cleanup_free_ char *privs = xasprintf("Permissions.Modify%s", extra);
 	return api_has_privs(c, path, privs, true);
 }
@@ -175,10 +180,10 @@ read_acl(struct api_call *c)
 		const struct uc_acl *a = &cfg->acls[i];
 		if (!may_see_acl_path(c, a->path))
 			continue;
-		json_array_append_new(c->data,
-				      json_pack("{s:s, s:s, s:s, s:s, s:i}", "path", a->path, "type",
-						subject_type_names[a->type], "ugid", a->ugid, "roleid",
-						a->roleid, "propagate", a->propagate ? 1 : 0));
+		json_array_append_new(
+		        c->data, json_pack("{s:s, s:s, s:s, s:s, s:i}", "path", a->path, "type",
+		                           subject_type_names[a->type], "ugid", a->ugid, "roleid",
+		                           a->roleid, "propagate", a->propagate ? 1 : 0));
 	}
 	return 0;
 }
@@ -193,24 +198,25 @@ struct acl_change {
  * when the caller holds every one of its privileges there (PVE's perm-modify delegation). */
 static int
 check_delegation(struct api_call *c, const struct usercfg *cfg, const char *role,
-		 const struct acl_change *ch)
+                 const struct acl_change *ch)
 {
 	if (api_has_privs(c, ch->path, "Permissions.Modify", false))
 		return 0;
 	const char *verb = ch->remove ? "remove" : "add";
 	if (streq(role, "NoAccess"))
-		return api_param_error(c, "role", "Cannot %s role '%s' - requires 'Permissions.Modify'",
-				       verb, role);
+		return api_param_error(c, "role",
+		                       "Cannot %s role '%s' - requires 'Permissions.Modify'", verb,
+		                       role);
 	privset_t want;
 	usercfg_role_privs(cfg, role, &want);
 	privset_t have = api_is_root(c) ? priv_all()
-					: authcache_privs(c->ctx->auth, c->who.subject, ch->path,
-							  time(NULL));
+	                                : authcache_privs(c->ctx->auth, c->who.subject, ch->path,
+	                                                  time(NULL));
 	if ((want & have) != want)
 		return api_param_error(c, "role",
-				       "Cannot %s role '%s' - requires 'Permissions.Modify' or "
-				       "superset of privileges.",
-				       verb, role);
+		                       "Cannot %s role '%s' - requires 'Permissions.Modify' or "
+		                       "superset of privileges.",
+		                       verb, role);
 	return 0;
 }
 
@@ -219,11 +225,12 @@ edit_acl(struct api_call *c, struct usercfg *cfg, void *arg)
 {
 	const struct acl_change *ch = arg;
 	char **roles = split_list(param_str(c->params, "roles"));
-	char **users = split_list(param_str(c->params, "users") ? param_str(c->params, "users") : "");
+	char **users =
+	        split_list(param_str(c->params, "users") ? param_str(c->params, "users") : "");
 	char **groups =
-		split_list(param_str(c->params, "groups") ? param_str(c->params, "groups") : "");
+	        split_list(param_str(c->params, "groups") ? param_str(c->params, "groups") : "");
 	char **tokens =
-		split_list(param_str(c->params, "tokens") ? param_str(c->params, "tokens") : "");
+	        split_list(param_str(c->params, "tokens") ? param_str(c->params, "tokens") : "");
 	int r = 0;
 	for (char **role = roles; *role && r == 0; role++) {
 		privset_t ignored;
@@ -236,27 +243,31 @@ edit_acl(struct api_call *c, struct usercfg *cfg, void *arg)
 			char **list;
 			enum uc_subject type;
 		} subjects[] = { { groups, UC_SUBJECT_GROUP },
-				 { users, UC_SUBJECT_USER },
-				 { tokens, UC_SUBJECT_TOKEN } };
+			         { users, UC_SUBJECT_USER },
+			         { tokens, UC_SUBJECT_TOKEN } };
 		for (size_t s = 0; s < ARRAY_SIZE(subjects) && r == 0; s++) {
 			for (char **id = subjects[s].list; *id && r == 0; id++) {
-				if (subjects[s].type == UC_SUBJECT_USER && !usercfg_find_user(cfg, *id))
-					r = api_fail(c, 500, "ACL update failed: user '%s' does not exist",
-						     *id);
+				if (subjects[s].type == UC_SUBJECT_USER &&
+				    !usercfg_find_user(cfg, *id))
+					r = api_fail(c, 500,
+					             "ACL update failed: user '%s' does not exist",
+					             *id);
 				else if (subjects[s].type == UC_SUBJECT_GROUP &&
-					 !usercfg_find_group(cfg, *id))
-					r = api_fail(c, 500, "ACL update failed: group '%s' does not exist",
-						     *id);
+				         !usercfg_find_group(cfg, *id))
+					r = api_fail(c, 500,
+					             "ACL update failed: group '%s' does not exist",
+					             *id);
 				else if (subjects[s].type == UC_SUBJECT_TOKEN &&
-					 !usercfg_find_token(cfg, *id))
-					r = api_fail(c, 500, "ACL update failed: no such token '%s'", *id);
+				         !usercfg_find_token(cfg, *id))
+					r = api_fail(c, 500,
+					             "ACL update failed: no such token '%s'", *id);
 				if (r < 0)
 					break;
 				struct uc_acl a = { .path = (char *)ch->path,
-						    .type = subjects[s].type,
-						    .ugid = *id,
-						    .roleid = *role,
-						    .propagate = ch->propagate };
+					            .type = subjects[s].type,
+					            .ugid = *id,
+					            .roleid = *role,
+					            .propagate = ch->propagate };
 				usercfg_set_acl(cfg, &a, ch->remove);
 			}
 		}
@@ -283,8 +294,8 @@ update_acl(struct api_call *c)
 	if (!path)
 		return api_param_error(c, "path", "invalid ACL path '%s'", raw);
 	struct acl_change ch = { .path = path,
-				 .propagate = param_bool(c->params, "propagate", true),
-				 .remove = param_bool(c->params, "delete", false) };
+		                 .propagate = param_bool(c->params, "propagate", true),
+		                 .remove = param_bool(c->params, "delete", false) };
 	return usercfg_transaction(c, edit_acl, &ch);
 }
 
@@ -303,17 +314,33 @@ static const struct api_schema role_write_params[] = {
 };
 static const struct api_schema acl_params[] = {
 	{ .name = "path", .type = API_T_STRING, .description = "Access control path" },
-	{ .name = "roles", .type = API_T_STRING, .format = "pve-roleid-list",
+	{ .name = "roles",
+	  .type = API_T_STRING,
+	  .format = "pve-roleid-list",
 	  .description = "List of roles." },
-	{ .name = "users", .type = API_T_STRING, .format = "pve-userid-list", .optional = true,
+	{ .name = "users",
+	  .type = API_T_STRING,
+	  .format = "pve-userid-list",
+	  .optional = true,
 	  .description = "List of users." },
-	{ .name = "groups", .type = API_T_STRING, .format = "pve-groupid-list", .optional = true,
+	{ .name = "groups",
+	  .type = API_T_STRING,
+	  .format = "pve-groupid-list",
+	  .optional = true,
 	  .description = "List of groups." },
-	{ .name = "tokens", .type = API_T_STRING, .format = "pve-tokenid-list", .optional = true,
+	{ .name = "tokens",
+	  .type = API_T_STRING,
+	  .format = "pve-tokenid-list",
+	  .optional = true,
 	  .description = "List of API tokens." },
-	{ .name = "propagate", .type = API_T_BOOLEAN, .optional = true, .default_text = "1",
+	{ .name = "propagate",
+	  .type = API_T_BOOLEAN,
+	  .optional = true,
+	  .default_text = "1",
 	  .description = "Allow to propagate (inherit) permissions." },
-	{ .name = "delete", .type = API_T_BOOLEAN, .optional = true,
+	{ .name = "delete",
+	  .type = API_T_BOOLEAN,
+	  .optional = true,
 	  .description = "Remove permissions (instead of adding it)." },
 	PARAM_END,
 };
@@ -325,42 +352,65 @@ static const struct api_schema role_item[] = {
 	PARAM_END,
 };
 static const struct api_schema acl_item[] = {
-	{ .name = "path", .type = API_T_STRING },
-	{ .name = "type", .type = API_T_STRING },
-	{ .name = "ugid", .type = API_T_STRING },
-	{ .name = "roleid", .type = API_T_STRING },
-	{ .name = "propagate", .type = API_T_BOOLEAN },
-	PARAM_END,
+	{ .name = "path", .type = API_T_STRING },       { .name = "type", .type = API_T_STRING },
+	{ .name = "ugid", .type = API_T_STRING },       { .name = "roleid", .type = API_T_STRING },
+	{ .name = "propagate", .type = API_T_BOOLEAN }, PARAM_END,
 };
 
 const struct api_route api_routes_acl[] = {
-	{ .method = API_GET, .path = "/access/roles", .params = no_params,
-	  .perm = { .kind = PERM_ANY_USER }, .handler = list_roles, .description = "Role index.",
-	  .returns = &(const struct api_schema){
-		  .type = API_T_ARRAY,
-		  .items = &(const struct api_schema){ .type = API_T_OBJECT, .props = role_item } } },
-	{ .method = API_GET, .path = "/access/roles/{roleid}", .params = roleid_params,
-	  .perm = { .kind = PERM_ANY_USER }, .handler = read_role,
+	{ .method = API_GET,
+	  .path = "/access/roles",
+	  .params = no_params,
+	  .perm = { .kind = PERM_ANY_USER },
+	  .handler = list_roles,
+	  .description = "Role index.",
+	  .returns =
+	          &(const struct api_schema){
+	                  .type = API_T_ARRAY,
+	                  .items = &(const struct api_schema){ .type = API_T_OBJECT,
+	                                                       .props = role_item } } },
+	{ .method = API_GET,
+	  .path = "/access/roles/{roleid}",
+	  .params = roleid_params,
+	  .perm = { .kind = PERM_ANY_USER },
+	  .handler = read_role,
 	  .description = "Get role configuration." },
-	{ .method = API_POST, .path = "/access/roles", .params = role_write_params,
+	{ .method = API_POST,
+	  .path = "/access/roles",
+	  .params = role_write_params,
 	  .perm = { .kind = PERM_PRIVS, .path = "/access", .privs = "Sys.Modify" },
-	  .handler = create_role, .description = "Create new role." },
-	{ .method = API_PUT, .path = "/access/roles/{roleid}", .params = role_write_params,
+	  .handler = create_role,
+	  .description = "Create new role." },
+	{ .method = API_PUT,
+	  .path = "/access/roles/{roleid}",
+	  .params = role_write_params,
 	  .perm = { .kind = PERM_PRIVS, .path = "/access", .privs = "Sys.Modify" },
-	  .handler = update_role, .description = "Update an existing role." },
-	{ .method = API_DELETE, .path = "/access/roles/{roleid}", .params = roleid_params,
+	  .handler = update_role,
+	  .description = "Update an existing role." },
+	{ .method = API_DELETE,
+	  .path = "/access/roles/{roleid}",
+	  .params = roleid_params,
 	  .perm = { .kind = PERM_PRIVS, .path = "/access", .privs = "Sys.Modify" },
-	  .handler = delete_role, .description = "Delete role." },
-	{ .method = API_GET, .path = "/access/acl", .params = no_params,
+	  .handler = delete_role,
+	  .description = "Delete role." },
+	{ .method = API_GET,
+	  .path = "/access/acl",
+	  .params = no_params,
 	  .perm = { .kind = PERM_ANY_USER,
-		    .description = "The returned list is restricted to objects where you have "
-				   "rights to modify permissions." },
-	  .handler = read_acl, .description = "Get Access Control List (ACLs).",
-	  .returns = &(const struct api_schema){
-		  .type = API_T_ARRAY,
-		  .items = &(const struct api_schema){ .type = API_T_OBJECT, .props = acl_item } } },
-	{ .method = API_PUT, .path = "/access/acl", .params = acl_params,
-	  .perm = { .kind = PERM_PERM_MODIFY, .path = "{path}" }, .handler = update_acl,
+	            .description = "The returned list is restricted to objects where you have "
+	                           "rights to modify permissions." },
+	  .handler = read_acl,
+	  .description = "Get Access Control List (ACLs).",
+	  .returns =
+	          &(const struct api_schema){
+	                  .type = API_T_ARRAY,
+	                  .items = &(const struct api_schema){ .type = API_T_OBJECT,
+	                                                       .props = acl_item } } },
+	{ .method = API_PUT,
+	  .path = "/access/acl",
+	  .params = acl_params,
+	  .perm = { .kind = PERM_PERM_MODIFY, .path = "{path}" },
+	  .handler = update_acl,
 	  .description = "Update Access Control List (add or remove permissions)." },
 	{ 0 },
 };

@@ -26,10 +26,10 @@ storage_entry(struct api_ctx *ctx, const struct section *s)
 	const char *disable = section_get(s, "disable");
 	const char *path = section_get(s, "path");
 	_cleanup_free_ char *id = xasprintf("storage/%s/%s", ctx->node, s->id);
-	json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "id", id, "storage", s->id,
-			      "node", ctx->node, "type", "storage", "plugintype", s->type,
-			      "content", content ? content : "", "shared",
-			      shared && streq(shared, "1") ? 1 : 0);
+	json_t *e =
+	        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "id", id, "storage", s->id, "node",
+	                  ctx->node, "type", "storage", "plugintype", s->type, "content",
+	                  content ? content : "", "shared", shared && streq(shared, "1") ? 1 : 0);
 	struct fs_usage fs;
 	bool active = !(disable && streq(disable, "1")) && path && read_fs_usage(path, &fs) >= 0;
 	json_object_set_new(e, "status", json_string(active ? "available" : "unknown"));
@@ -59,7 +59,8 @@ cluster_resources(struct api_call *c)
 			for (size_t i = 0; i < cfg->n; i++) {
 				const struct section *s = &cfg->sections[i];
 				_cleanup_free_ char *path = xasprintf("/storage/%s", s->id);
-				if (api_has_privs(c, path, "Datastore.Audit,Datastore.AllocateSpace", true))
+				if (api_has_privs(c, path,
+				                  "Datastore.Audit,Datastore.AllocateSpace", true))
 					json_array_append_new(c->data, storage_entry(ctx, s));
 			}
 		}
@@ -149,11 +150,12 @@ cluster_nextid(struct api_call *c)
 	uint32_t lower, upper;
 	nextid_range(ctx, &lower, &upper);
 	/* PVE's loop excludes upper */
-	uint32_t id = upper > lower ? nextid_pick(ctx->nextid, lower, upper - 1, id_used, &used, now)
-				    : 0;
+	uint32_t id =
+	        upper > lower ? nextid_pick(ctx->nextid, lower, upper - 1, id_used, &used, now) : 0;
 	free(used.ids);
 	if (!id)
-		return api_fail(c, 500, "unable to get any free VMID in range [%u, %u]", lower, upper);
+		return api_fail(c, 500, "unable to get any free VMID in range [%u, %u]", lower,
+		                upper);
 	nextid_reserve(ctx->nextid, id, now);
 	/* PVE answers with a string here (Perl stringifies the number); clients expect that */
 	c->data = json_sprintf("%u", id);
@@ -164,31 +166,48 @@ static const char *const resource_types[] = { "vm", "storage", "node", "sdn", NU
 
 static const struct api_schema no_params[] = { PARAM_END };
 static const struct api_schema resources_params[] = {
-	{ .name = "type", .type = API_T_STRING, .enums = resource_types, .optional = true,
+	{ .name = "type",
+	  .type = API_T_STRING,
+	  .enums = resource_types,
+	  .optional = true,
 	  .description = "Resource type." },
 	PARAM_END,
 };
 static const struct api_schema nextid_params[] = {
-	{ .name = "vmid", .type = API_T_INTEGER, .format = "pve-vmid", .minimum = 100,
-	  .maximum = 999999999, .flags = API_F_HAS_MIN | API_F_HAS_MAX, .optional = true,
+	{ .name = "vmid",
+	  .type = API_T_INTEGER,
+	  .format = "pve-vmid",
+	  .minimum = 100,
+	  .maximum = 999999999,
+	  .flags = API_F_HAS_MIN | API_F_HAS_MAX,
+	  .optional = true,
 	  .description = "The (unique) ID of the VM." },
 	PARAM_END,
 };
 
 const struct api_route api_routes_cluster[] = {
-	{ .method = API_GET, .path = "/cluster", .params = no_params,
-	  .perm = { .kind = PERM_ANY_USER }, .handler = cluster_index,
+	{ .method = API_GET,
+	  .path = "/cluster",
+	  .params = no_params,
+	  .perm = { .kind = PERM_ANY_USER },
+	  .handler = cluster_index,
 	  .description = "Cluster index." },
-	{ .method = API_GET, .path = "/cluster/resources", .params = resources_params,
+	{ .method = API_GET,
+	  .path = "/cluster/resources",
+	  .params = resources_params,
 	  .perm = { .kind = PERM_ANY_USER,
-		    .description = "Only resources the user may audit are listed." },
-	  .handler = cluster_resources, .description = "Resources index (cluster wide)." },
-	{ .method = API_GET, .path = "/cluster/nextid", .params = nextid_params,
-	  .perm = { .kind = PERM_ANY_USER }, .handler = cluster_nextid,
+	            .description = "Only resources the user may audit are listed." },
+	  .handler = cluster_resources,
+	  .description = "Resources index (cluster wide)." },
+	{ .method = API_GET,
+	  .path = "/cluster/nextid",
+	  .params = nextid_params,
+	  .perm = { .kind = PERM_ANY_USER },
+	  .handler = cluster_nextid,
 	  .description = "Get next free VMID. Pass a VMID to assert that it is free (at time of "
-			 "check). Berth reserves the returned id for 60 seconds, so concurrent "
-			 "callers never receive the same id; creating a guest with it is always "
-			 "allowed.",
+	                 "check). Berth reserves the returned id for 60 seconds, so concurrent "
+	                 "callers never receive the same id; creating a guest with it is always "
+	                 "allowed.",
 	  .returns = &(const struct api_schema){ .type = API_T_INTEGER } },
 	{ 0 },
 };

@@ -11,7 +11,7 @@ json_t *
 node_entry(struct api_ctx *ctx, const char *node, bool audit)
 {
 	json_t *e = json_pack("{s:s, s:s, s:s, s:s}", "node", node, "status", "online", "type",
-			      "node", "id", "");
+	                      "node", "id", "");
 	_cleanup_free_ char *id = xasprintf("node/%s", node);
 	json_object_set_new(e, "id", json_string(id));
 	if (ctx->ssl_fingerprint)
@@ -25,7 +25,8 @@ node_entry(struct api_ctx *ctx, const char *node, bool audit)
 	json_object_set_new(e, "cpu", json_real(ctx->host->cpu));
 	json_object_set_new(e, "maxcpu", json_integer(ctx->host->ncpus));
 	if (read_meminfo(&mem) >= 0) {
-		json_object_set_new(e, "mem", json_integer((json_int_t)(mem.total - mem.available)));
+		json_object_set_new(e, "mem",
+		                    json_integer((json_int_t)(mem.total - mem.available)));
 		json_object_set_new(e, "maxmem", json_integer((json_int_t)mem.total));
 	}
 	if (read_fs_usage("/", &fs) >= 0) {
@@ -52,15 +53,17 @@ list_nodes(struct api_call *c)
 	struct api_ctx *ctx = c->ctx;
 	_cleanup_free_ char *path = xasprintf("/nodes/%s", ctx->node);
 	c->data = json_array();
-	json_array_append_new(c->data,
-			      node_entry(ctx, ctx->node, api_has_privs(c, path, "Sys.Audit", false)));
+	json_array_append_new(
+	        c->data, node_entry(ctx, ctx->node, api_has_privs(c, path, "Sys.Audit", false)));
 	return 0;
 }
 
 static int
 node_index(struct api_call *c)
 {
-	static const char *const names[] = { "berth", "config", "status", "tasks", "version", NULL };
+	static const char *const names[] = {
+		"berth", "config", "status", "tasks", "version", NULL
+	};
 	c->data = index_list(names);
 	return 0;
 }
@@ -72,8 +75,8 @@ fs_object(const char *path)
 	if (read_fs_usage(path, &fs) < 0)
 		return json_object();
 	return json_pack("{s:I, s:I, s:I, s:I}", "total", (json_int_t)fs.total, "used",
-			 (json_int_t)fs.used, "free", (json_int_t)fs.free, "avail",
-			 (json_int_t)fs.avail);
+	                 (json_int_t)fs.used, "free", (json_int_t)fs.free, "avail",
+	                 (json_int_t)fs.avail);
 }
 
 static int
@@ -94,22 +97,23 @@ node_status(struct api_call *c)
 		_cleanup_free_ char *kv = xasprintf("%s %s %s", u.sysname, u.release, u.version);
 		json_object_set_new(d, "kversion", json_string(kv));
 		json_object_set_new(d, "current-kernel",
-				    json_pack("{s:s, s:s, s:s, s:s}", "sysname", u.sysname,
-					      "release", u.release, "version", u.version, "machine",
-					      u.machine));
+		                    json_pack("{s:s, s:s, s:s, s:s}", "sysname", u.sysname,
+		                              "release", u.release, "version", u.version, "machine",
+		                              u.machine));
 	}
 	bool efi = access("/sys/firmware/efi", F_OK) == 0;
-	json_object_set_new(d, "boot-info",
-			    json_pack("{s:s, s:i}", "mode", efi ? "efi" : "legacy-bios", "secureboot", 0));
+	json_object_set_new(
+	        d, "boot-info",
+	        json_pack("{s:s, s:i}", "mode", efi ? "efi" : "legacy-bios", "secureboot", 0));
 
 	/* the CPU's model and flags do not change while we run: parse /proc/cpuinfo once */
 	static json_t *cpu_json;
 	struct cpuinfo ci;
 	if (!cpu_json && read_cpuinfo(&ci) >= 0) {
 		cpu_json = json_pack("{s:i, s:i, s:i, s:s, s:s, s:s, s:s, s:i}", "cpus", ci.cpus,
-				     "cores", ci.cores, "sockets", ci.sockets, "model", ci.model,
-				     "mhz", ci.mhz, "hvm", ci.hvm ? "1" : "0", "flags", ci.flags,
-				     "user_hz", (int)sysconf(_SC_CLK_TCK));
+		                     "cores", ci.cores, "sockets", ci.sockets, "model", ci.model,
+		                     "mhz", ci.mhz, "hvm", ci.hvm ? "1" : "0", "flags", ci.flags,
+		                     "user_hz", (int)sysconf(_SC_CLK_TCK));
 		cpuinfo_done(&ci);
 	}
 	if (cpu_json)
@@ -120,20 +124,21 @@ node_status(struct api_call *c)
 	struct meminfo m;
 	if (read_meminfo(&m) >= 0) {
 		json_object_set_new(d, "memory",
-				    json_pack("{s:I, s:I, s:I, s:I}", "total", (json_int_t)m.total,
-					      "used", (json_int_t)(m.total - m.available), "free",
-					      (json_int_t)m.available, "available",
-					      (json_int_t)m.available));
+		                    json_pack("{s:I, s:I, s:I, s:I}", "total", (json_int_t)m.total,
+		                              "used", (json_int_t)(m.total - m.available), "free",
+		                              (json_int_t)m.available, "available",
+		                              (json_int_t)m.available));
 		json_object_set_new(d, "swap",
-				    json_pack("{s:I, s:I, s:I}", "total", (json_int_t)m.swap_total,
-					      "used", (json_int_t)(m.swap_total - m.swap_free), "free",
-					      (json_int_t)m.swap_free));
+		                    json_pack("{s:I, s:I, s:I}", "total", (json_int_t)m.swap_total,
+		                              "used", (json_int_t)(m.swap_total - m.swap_free),
+		                              "free", (json_int_t)m.swap_free));
 	}
 	json_object_set_new(d, "ksm", json_pack("{s:i}", "shared", 0));
 	json_object_set_new(d, "rootfs", fs_object("/"));
 	json_t *v = version_info();
-	_cleanup_free_ char *pv = xasprintf("pve-manager/%s/%s", json_string_value(json_object_get(v, "version")),
-					    BERTH_REPOID);
+	_cleanup_free_ char *pv =
+	        xasprintf("pve-manager/%s/%s", json_string_value(json_object_get(v, "version")),
+	                  BERTH_REPOID);
 	json_decref(v);
 	json_object_set_new(d, "pveversion", json_string(pv));
 	json_object_set_new(d, "berthversion", json_string(BERTH_VERSION));
@@ -144,17 +149,53 @@ node_status(struct api_call *c)
 /* ---- nodes/<node>/config: description, start delay, wake on LAN ---- */
 
 static const struct api_schema wakeonlan_keys[] = {
-	{ .name = "mac", .type = API_T_STRING, .format = "mac-addr", .default_key = true,
+	{ .name = "mac",
+	  .type = API_T_STRING,
+	  .format = "mac-addr",
+	  .default_key = true,
 	  .description = "MAC address for wake on LAN" },
-	{ .name = "bind-interface", .type = API_T_STRING, .format = "pve-bridge-id",
-	  .optional = true, .description = "Bind to this interface when sending wake on LAN packet" },
-	{ .name = "broadcast-address", .type = API_T_STRING, .format = "ipv4", .optional = true,
+	{ .name = "bind-interface",
+	  .type = API_T_STRING,
+	  .format = "pve-bridge-id",
+	  .optional = true,
+	  .description = "Bind to this interface when sending wake on LAN packet" },
+	{ .name = "broadcast-address",
+	  .type = API_T_STRING,
+	  .format = "ipv4",
+	  .optional = true,
 	  .description = "IPv4 broadcast address to use when sending wake on LAN packet" },
 	PARAM_END,
 };
 
 /* the settable keys, in the order of the schema; also the PUT parameters */
-#define NODE_CONFIG_KEYS                                                                           	{ .name = "description", .type = API_T_STRING, .max_length = 65536, .optional = true,     	  .description = "Description for the Node. Shown in the web-interface node notes "      			 "panel. This is saved as comment inside the configuration file." },      		{ .name = "startall-onboot-delay", .type = API_T_INTEGER, .minimum = 0,             		  .maximum = 300, .flags = API_F_HAS_MIN | API_F_HAS_MAX, .optional = true,         		  .default_text = "0",                                                              		  .description = "Initial delay in seconds, before starting all the Virtual "      				 "Guests with on-boot enabled." },                                 		{ .name = "ballooning-target", .type = API_T_INTEGER, .minimum = 0, .maximum = 100, 		  .flags = API_F_HAS_MIN | API_F_HAS_MAX, .optional = true, .default_text = "80",    		  .description = "RAM usage target for ballooning (in percent of total memory)" },  	{                                                                                          		.name = "wakeonlan", .type = API_T_STRING, .props = wakeonlan_keys, .optional = true, 		.description = "Node specific wake on LAN settings."                               	}
+#define NODE_CONFIG_KEYS                                                                           \
+	{ .name = "description",                                                                   \
+	  .type = API_T_STRING,                                                                    \
+	  .max_length = 65536,                                                                     \
+	  .optional = true,                                                                        \
+	  .description = "Description for the Node. Shown in the web-interface node notes "        \
+		         "panel. This is saved as comment inside the configuration file." },       \
+	        { .name = "startall-onboot-delay",                                                 \
+		  .type = API_T_INTEGER,                                                           \
+		  .minimum = 0,                                                                    \
+		  .maximum = 300,                                                                  \
+		  .flags = API_F_HAS_MIN | API_F_HAS_MAX,                                          \
+		  .optional = true,                                                                \
+		  .default_text = "0",                                                             \
+		  .description = "Initial delay in seconds, before starting all the Virtual "      \
+		                 "Guests with on-boot enabled." },                                 \
+	        { .name = "ballooning-target",                                                     \
+		  .type = API_T_INTEGER,                                                           \
+		  .minimum = 0,                                                                    \
+		  .maximum = 100,                                                                  \
+		  .flags = API_F_HAS_MIN | API_F_HAS_MAX,                                          \
+		  .optional = true,                                                                \
+		  .default_text = "80",                                                            \
+		  .description = "RAM usage target for ballooning (in percent of total memory)" }, \
+	{                                                                                          \
+		.name = "wakeonlan", .type = API_T_STRING, .props = wakeonlan_keys,                \
+		.optional = true, .description = "Node specific wake on LAN settings."             \
+	}
 
 static const struct api_schema node_config_keys[] = { NODE_CONFIG_KEYS, PARAM_END };
 
@@ -208,8 +249,9 @@ set_node_config(struct api_call *c)
 			return api_fail(c, 500, "unable to read node config - %s", strerror(-r));
 		if (digest && (r < 0 || strcasecmp(digest, f.digest) != 0)) {
 			store_file_done(&f);
-			return api_fail(c, 500, "detected modified configuration - file changed by "
-						"other user? Try again.");
+			return api_fail(c, 500,
+			                "detected modified configuration - file changed by "
+			                "other user? Try again.");
 		}
 		json_t *conf = kvconfig_parse(r == 0 ? f.data : "");
 		for (const struct api_schema *k = node_config_keys; k->name; k++) {
@@ -218,7 +260,8 @@ set_node_config(struct api_call *c)
 				continue;
 			if (json_is_integer(v))
 				json_object_set_new(conf, k->name,
-						    json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v)));
+				                    json_sprintf("%" JSON_INTEGER_FORMAT,
+				                                 json_integer_value(v)));
 			else
 				json_object_set(conf, k->name, v);
 		}
@@ -233,9 +276,11 @@ set_node_config(struct api_call *c)
 		json_decref(conf);
 		if (!text) {
 			store_file_done(&f);
-			return api_fail(c, 500, "detected invalid newline inside property '%s'", bad);
+			return api_fail(c, 500, "detected invalid newline inside property '%s'",
+			                bad);
 		}
-		r = store_write(c->ctx->store, path, text, strlen(text), r == 0 ? f.digest : "", NULL);
+		r = store_write(c->ctx->store, path, text, strlen(text), r == 0 ? f.digest : "",
+		                NULL);
 		store_file_done(&f);
 		if (r >= 0)
 			return 0;
@@ -247,13 +292,16 @@ set_node_config(struct api_call *c)
 }
 
 static const char *const node_config_props[] = { "description", "startall-onboot-delay",
-						 "ballooning-target", "wakeonlan", NULL };
+	                                         "ballooning-target", "wakeonlan", NULL };
 
 static const struct api_schema no_params[] = { PARAM_END };
 static const struct api_schema node_params[] = { PARAM_NODE, PARAM_END };
 static const struct api_schema get_config_params[] = {
 	PARAM_NODE,
-	{ .name = "property", .type = API_T_STRING, .enums = node_config_props, .optional = true,
+	{ .name = "property",
+	  .type = API_T_STRING,
+	  .enums = node_config_props,
+	  .optional = true,
 	  .default_text = "all",
 	  .description = "Return only a specific property from the node configuration." },
 	PARAM_END,
@@ -261,46 +309,81 @@ static const struct api_schema get_config_params[] = {
 static const struct api_schema set_config_params[] = {
 	PARAM_NODE,
 	NODE_CONFIG_KEYS,
-	{ .name = "delete", .type = API_T_STRING, .format = "pve-configid-list", .optional = true,
+	{ .name = "delete",
+	  .type = API_T_STRING,
+	  .format = "pve-configid-list",
+	  .optional = true,
 	  .description = "A list of settings you want to delete." },
-	{ .name = "digest", .type = API_T_STRING, .max_length = 40, .optional = true,
+	{ .name = "digest",
+	  .type = API_T_STRING,
+	  .max_length = 40,
+	  .optional = true,
 	  .description = "Prevent changes if current configuration file has different SHA1 "
-			 "digest. This can be used to prevent concurrent modifications." },
+	                 "digest. This can be used to prevent concurrent modifications." },
 	PARAM_END,
 };
 
 static const struct api_schema node_list_item[] = {
 	{ .name = "node", .type = API_T_STRING, .description = "The cluster node name." },
 	{ .name = "status", .type = API_T_STRING, .description = "Node status." },
-	{ .name = "cpu", .type = API_T_NUMBER, .optional = true, .description = "CPU utilization." },
-	{ .name = "maxcpu", .type = API_T_INTEGER, .optional = true,
+	{ .name = "cpu",
+	  .type = API_T_NUMBER,
+	  .optional = true,
+	  .description = "CPU utilization." },
+	{ .name = "maxcpu",
+	  .type = API_T_INTEGER,
+	  .optional = true,
 	  .description = "Number of available CPUs." },
-	{ .name = "mem", .type = API_T_INTEGER, .optional = true, .description = "Used memory in bytes." },
-	{ .name = "maxmem", .type = API_T_INTEGER, .optional = true,
+	{ .name = "mem",
+	  .type = API_T_INTEGER,
+	  .optional = true,
+	  .description = "Used memory in bytes." },
+	{ .name = "maxmem",
+	  .type = API_T_INTEGER,
+	  .optional = true,
 	  .description = "Number of available memory in bytes." },
-	{ .name = "uptime", .type = API_T_INTEGER, .optional = true, .description = "Node uptime in seconds." },
+	{ .name = "uptime",
+	  .type = API_T_INTEGER,
+	  .optional = true,
+	  .description = "Node uptime in seconds." },
 	PARAM_END,
 };
 
 const struct api_route api_routes_nodes[] = {
-	{ .method = API_GET, .path = "/nodes", .params = no_params,
+	{ .method = API_GET,
+	  .path = "/nodes",
+	  .params = no_params,
 	  .perm = { .kind = PERM_ANY_USER,
-		    .description = "Figures need Sys.Audit on /nodes/<node>." },
-	  .handler = list_nodes, .description = "Cluster node index.",
-	  .returns = &(const struct api_schema){
-		  .type = API_T_ARRAY,
-		  .items = &(const struct api_schema){ .type = API_T_OBJECT, .props = node_list_item } } },
-	{ .method = API_GET, .path = "/nodes/{node}", .params = node_params,
-	  .perm = { .kind = PERM_ANY_USER }, .handler = node_index,
+	            .description = "Figures need Sys.Audit on /nodes/<node>." },
+	  .handler = list_nodes,
+	  .description = "Cluster node index.",
+	  .returns =
+	          &(const struct api_schema){
+	                  .type = API_T_ARRAY,
+	                  .items = &(const struct api_schema){ .type = API_T_OBJECT,
+	                                                       .props = node_list_item } } },
+	{ .method = API_GET,
+	  .path = "/nodes/{node}",
+	  .params = node_params,
+	  .perm = { .kind = PERM_ANY_USER },
+	  .handler = node_index,
 	  .description = "Node index." },
-	{ .method = API_GET, .path = "/nodes/{node}/status", .params = node_params,
+	{ .method = API_GET,
+	  .path = "/nodes/{node}/status",
+	  .params = node_params,
 	  .perm = { .kind = PERM_PRIVS, .path = "/nodes/{node}", .privs = "Sys.Audit" },
-	  .handler = node_status, .description = "Read node status: CPU, memory, swap, root file "
-						 "system, load, kernel and CPU model." },
-	{ .method = API_GET, .path = "/nodes/{node}/config", .params = get_config_params,
+	  .handler = node_status,
+	  .description = "Read node status: CPU, memory, swap, root file "
+	                 "system, load, kernel and CPU model." },
+	{ .method = API_GET,
+	  .path = "/nodes/{node}/config",
+	  .params = get_config_params,
 	  .perm = { .kind = PERM_PRIVS, .path = "/", .privs = "Sys.Audit" },
-	  .handler = get_node_config, .description = "Get node configuration options." },
-	{ .method = API_PUT, .path = "/nodes/{node}/config", .params = set_config_params,
+	  .handler = get_node_config,
+	  .description = "Get node configuration options." },
+	{ .method = API_PUT,
+	  .path = "/nodes/{node}/config",
+	  .params = set_config_params,
 	  .perm = { .kind = PERM_PRIVS, .path = "/", .privs = "Sys.Modify" },
 	  .handler = set_node_config,
 	  .description = "Set node configuration options (compare-and-set with 'digest')." },

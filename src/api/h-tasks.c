@@ -25,9 +25,9 @@ static json_t *
 task_json(const struct task_info *t)
 {
 	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:s}", "upid", t->upid, "node",
-			      t->u.node, "pid", (json_int_t)t->u.pid, "pstart",
-			      (json_int_t)t->u.pstart, "starttime", (json_int_t)t->u.starttime,
-			      "type", t->u.type, "id", t->u.id);
+	                      t->u.node, "pid", (json_int_t)t->u.pid, "pstart",
+	                      (json_int_t)t->u.pstart, "starttime", (json_int_t)t->u.starttime,
+	                      "type", t->u.type, "id", t->u.id);
 	set_user_fields(o, t->u.user);
 	return o;
 }
@@ -64,7 +64,8 @@ list_tasks(struct api_call *c)
 {
 	const json_t *p = c->params;
 	int64_t start = param_int(p, "start", 0), limit = param_int(p, "limit", 50);
-	const char *userfilter = param_str(p, "userfilter"), *typefilter = param_str(p, "typefilter");
+	const char *userfilter = param_str(p, "userfilter"),
+	           *typefilter = param_str(p, "typefilter");
 	const char *source = param_str(p, "source") ? param_str(p, "source") : "archive";
 	bool errors = param_bool(p, "errors", false);
 	_cleanup_free_ char *node_path = xasprintf("/nodes/%s", param_str(p, "node"));
@@ -106,7 +107,8 @@ list_tasks(struct api_call *c)
 			if (typefilter && !streq(t->u.type, typefilter))
 				continue;
 			if (param_has(p, "vmid")) {
-				_cleanup_free_ char *v = xasprintf("%" PRId64, param_int(p, "vmid", 0));
+				_cleanup_free_ char *v =
+				        xasprintf("%" PRId64, param_int(p, "vmid", 0));
 				if (!streq(t->u.id, v))
 					continue;
 			}
@@ -125,7 +127,8 @@ list_tasks(struct api_call *c)
 				continue;
 			json_t *o = task_json(t);
 			if (t->endtime)
-				json_object_set_new(o, "endtime", json_integer((json_int_t)t->endtime));
+				json_object_set_new(o, "endtime",
+				                    json_integer((json_int_t)t->endtime));
 			json_object_set_new(o, "status", json_string(st));
 			json_array_append_new(out, o);
 		}
@@ -200,7 +203,7 @@ read_task_log(struct api_call *c)
 	char **lines = NULL;
 	size_t total = 0;
 	r = taskmgr_read_log(c->ctx->tasks, upid, (size_t)param_int(c->params, "start", 0),
-			     (size_t)param_int(c->params, "limit", 50), &lines, &total);
+	                     (size_t)param_int(c->params, "limit", 50), &lines, &total);
 	if (r < 0)
 		return api_fail(c, 500, "unable to read task log - %s", strerror(-r));
 	json_t *out = json_array();
@@ -208,7 +211,8 @@ read_task_log(struct api_call *c)
 	for (char **l = lines; *l; l++) {
 		/* output of external tools may not be UTF-8; JSON strings must be */
 		_cleanup_free_ char *text = utf8_sanitize(*l);
-		json_array_append_new(out, json_pack("{s:I, s:s}", "n", (json_int_t)++n, "t", text));
+		json_array_append_new(out,
+		                      json_pack("{s:I, s:s}", "n", (json_int_t)++n, "t", text));
 	}
 	taskmgr_lines_free(lines);
 	if (total == 0) /* PVE's dump_logfile on an empty file */
@@ -239,27 +243,60 @@ static const char *const sources[] = { "archive", "active", "all", NULL };
 
 static const struct api_schema list_params[] = {
 	PARAM_NODE,
-	{ .name = "start", .type = API_T_INTEGER, .minimum = 0, .flags = API_F_HAS_MIN,
-	  .optional = true, .default_text = "0", .description = "List tasks beginning from this offset." },
-	{ .name = "limit", .type = API_T_INTEGER, .minimum = 0, .flags = API_F_HAS_MIN,
-	  .optional = true, .default_text = "50", .description = "Only list this amount of tasks." },
-	{ .name = "userfilter", .type = API_T_STRING, .optional = true,
+	{ .name = "start",
+	  .type = API_T_INTEGER,
+	  .minimum = 0,
+	  .flags = API_F_HAS_MIN,
+	  .optional = true,
+	  .default_text = "0",
+	  .description = "List tasks beginning from this offset." },
+	{ .name = "limit",
+	  .type = API_T_INTEGER,
+	  .minimum = 0,
+	  .flags = API_F_HAS_MIN,
+	  .optional = true,
+	  .default_text = "50",
+	  .description = "Only list this amount of tasks." },
+	{ .name = "userfilter",
+	  .type = API_T_STRING,
+	  .optional = true,
 	  .description = "Only list tasks from this user." },
-	{ .name = "typefilter", .type = API_T_STRING, .optional = true,
+	{ .name = "typefilter",
+	  .type = API_T_STRING,
+	  .optional = true,
 	  .description = "Only list tasks of this type (e.g., vzstart, vzdump)." },
-	{ .name = "vmid", .type = API_T_INTEGER, .format = "pve-vmid", .minimum = 100,
-	  .maximum = 999999999, .flags = API_F_HAS_MIN | API_F_HAS_MAX, .optional = true,
+	{ .name = "vmid",
+	  .type = API_T_INTEGER,
+	  .format = "pve-vmid",
+	  .minimum = 100,
+	  .maximum = 999999999,
+	  .flags = API_F_HAS_MIN | API_F_HAS_MAX,
+	  .optional = true,
 	  .description = "Only list tasks for this VM." },
-	{ .name = "errors", .type = API_T_BOOLEAN, .optional = true, .default_text = "0",
+	{ .name = "errors",
+	  .type = API_T_BOOLEAN,
+	  .optional = true,
+	  .default_text = "0",
 	  .description = "Only list tasks with a status of ERROR." },
-	{ .name = "source", .type = API_T_STRING, .enums = sources, .optional = true,
-	  .default_text = "archive", .description = "List archived, active or all tasks." },
-	{ .name = "since", .type = API_T_INTEGER, .optional = true,
+	{ .name = "source",
+	  .type = API_T_STRING,
+	  .enums = sources,
+	  .optional = true,
+	  .default_text = "archive",
+	  .description = "List archived, active or all tasks." },
+	{ .name = "since",
+	  .type = API_T_INTEGER,
+	  .optional = true,
 	  .description = "Only list tasks since this UNIX epoch." },
-	{ .name = "until", .type = API_T_INTEGER, .optional = true,
+	{ .name = "until",
+	  .type = API_T_INTEGER,
+	  .optional = true,
 	  .description = "Only list tasks until this UNIX epoch." },
-	{ .name = "statusfilter", .type = API_T_STRING, .optional = true,
-	  .description = "List of Task States that should be returned (ok, error, warning, unknown)." },
+	{ .name = "statusfilter",
+	  .type = API_T_STRING,
+	  .optional = true,
+	  .description =
+	          "List of Task States that should be returned (ok, error, warning, unknown)." },
 	PARAM_END,
 };
 
@@ -272,11 +309,19 @@ static const struct api_schema upid_params[] = {
 static const struct api_schema log_params[] = {
 	PARAM_NODE,
 	{ .name = "upid", .type = API_T_STRING, .description = "The task's unique ID." },
-	{ .name = "start", .type = API_T_INTEGER, .minimum = 0, .flags = API_F_HAS_MIN,
-	  .optional = true, .default_text = "0",
+	{ .name = "start",
+	  .type = API_T_INTEGER,
+	  .minimum = 0,
+	  .flags = API_F_HAS_MIN,
+	  .optional = true,
+	  .default_text = "0",
 	  .description = "Start at this line when reading the tasklog" },
-	{ .name = "limit", .type = API_T_INTEGER, .minimum = 0, .flags = API_F_HAS_MIN,
-	  .optional = true, .default_text = "50",
+	{ .name = "limit",
+	  .type = API_T_INTEGER,
+	  .minimum = 0,
+	  .flags = API_F_HAS_MIN,
+	  .optional = true,
+	  .default_text = "50",
 	  .description = "The number of lines to read from the tasklog." },
 	PARAM_END,
 };
@@ -297,26 +342,43 @@ static const struct api_schema task_item[] = {
 	"the task."
 
 const struct api_route api_routes_tasks[] = {
-	{ .method = API_GET, .path = "/nodes/{node}/tasks", .params = list_params,
+	{ .method = API_GET,
+	  .path = "/nodes/{node}/tasks",
+	  .params = list_params,
 	  .perm = { .kind = PERM_ANY_USER,
-		    .description = "List tasks of the current user, or all tasks with Sys.Audit on "
-				   "/nodes/<node>." },
+	            .description = "List tasks of the current user, or all tasks with Sys.Audit on "
+	                           "/nodes/<node>." },
 	  .handler = list_tasks,
 	  .description = "Read task list for one node (finished tasks by default; source=active or "
-			 "all for running ones).",
-	  .returns = &(const struct api_schema){
-		  .type = API_T_ARRAY,
-		  .items = &(const struct api_schema){ .type = API_T_OBJECT, .props = task_item } } },
-	{ .method = API_GET, .path = "/nodes/{node}/tasks/{upid}", .params = upid_params,
-	  .perm = { .kind = PERM_ANY_USER }, .handler = task_index, .description = "Task index." },
-	{ .method = API_GET, .path = "/nodes/{node}/tasks/{upid}/status", .params = upid_params,
+	                 "all for running ones).",
+	  .returns =
+	          &(const struct api_schema){
+	                  .type = API_T_ARRAY,
+	                  .items = &(const struct api_schema){ .type = API_T_OBJECT,
+	                                                       .props = task_item } } },
+	{ .method = API_GET,
+	  .path = "/nodes/{node}/tasks/{upid}",
+	  .params = upid_params,
+	  .perm = { .kind = PERM_ANY_USER },
+	  .handler = task_index,
+	  .description = "Task index." },
+	{ .method = API_GET,
+	  .path = "/nodes/{node}/tasks/{upid}/status",
+	  .params = upid_params,
 	  .perm = { .kind = PERM_ANY_USER, .description = OWNER_OR("Sys.Audit") },
-	  .handler = task_status, .description = "Read task status." },
-	{ .method = API_GET, .path = "/nodes/{node}/tasks/{upid}/log", .params = log_params,
+	  .handler = task_status,
+	  .description = "Read task status." },
+	{ .method = API_GET,
+	  .path = "/nodes/{node}/tasks/{upid}/log",
+	  .params = log_params,
 	  .perm = { .kind = PERM_ANY_USER, .description = OWNER_OR("Sys.Audit") },
-	  .handler = read_task_log, .description = "Read task log." },
-	{ .method = API_DELETE, .path = "/nodes/{node}/tasks/{upid}", .params = upid_params,
+	  .handler = read_task_log,
+	  .description = "Read task log." },
+	{ .method = API_DELETE,
+	  .path = "/nodes/{node}/tasks/{upid}",
+	  .params = upid_params,
 	  .perm = { .kind = PERM_ANY_USER, .description = OWNER_OR("Sys.Modify") },
-	  .handler = task_stop, .description = "Stop a task." },
+	  .handler = task_stop,
+	  .description = "Stop a task." },
 	{ 0 },
 };

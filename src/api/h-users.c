@@ -21,7 +21,7 @@ static json_t *
 token_info(const struct uc_token *t)
 {
 	json_t *o = json_pack("{s:I, s:i}", "expire", (json_int_t)t->expire, "privsep",
-			      t->privsep ? 1 : 0);
+	                      t->privsep ? 1 : 0);
 	set_opt_str(o, "comment", t->comment);
 	return o;
 }
@@ -147,12 +147,13 @@ create_user(struct api_call *c)
 	const char *password = param_str(c->params, "password");
 	const char *realm = realm_type(userid);
 	if (!streq(realm, "pam") && !streq(realm, "pve"))
-		return api_fail(c, 500, "create user failed: auth domain '%s' does not exist", realm);
+		return api_fail(c, 500, "create user failed: auth domain '%s' does not exist",
+		                realm);
 	if (password && !streq(realm, "pve"))
 		return api_fail(c, 500,
-				"create user failed: setting the password of '%s' users is not "
-				"supported - use the host's tools (passwd)",
-				realm);
+		                "create user failed: setting the password of '%s' users is not "
+		                "supported - use the host's tools (passwd)",
+		                realm);
 	const char *groups = param_str(c->params, "groups");
 	if (groups) {
 		/* groups arrive with the groups issue; until then none exists */
@@ -270,7 +271,7 @@ read_token(struct api_call *c)
 	const struct uc_token *t = usercfg_find_token(authcache_usercfg(c->ctx->auth), id);
 	if (!t)
 		return api_fail(c, 500, "no such token '%s' for user '%s'",
-				param_str(c->params, "tokenid"), param_str(c->params, "userid"));
+		                param_str(c->params, "tokenid"), param_str(c->params, "userid"));
 	c->data = token_info(t);
 	return 0;
 }
@@ -322,7 +323,7 @@ create_token(struct api_call *c)
 	}
 	const struct uc_token *t = usercfg_find_token(authcache_usercfg(c->ctx->auth), id);
 	c->data = json_pack("{s:s, s:o, s:s}", "full-tokenid", id, "info",
-			    t ? token_info(t) : json_object(), "value", secret);
+	                    t ? token_info(t) : json_object(), "value", secret);
 	explicit_bzero(secret, sizeof(secret));
 	return 0;
 }
@@ -334,7 +335,7 @@ edit_update_token(struct api_call *c, struct usercfg *cfg, void *arg)
 	struct uc_token *t = usercfg_find_token(cfg, id);
 	if (!t)
 		return api_fail(c, 500, "no such token '%s' for user '%s'",
-				param_str(c->params, "tokenid"), param_str(c->params, "userid"));
+		                param_str(c->params, "tokenid"), param_str(c->params, "userid"));
 	if (param_has(c->params, "expire"))
 		t->expire = param_int(c->params, "expire", 0);
 	if (param_has(c->params, "privsep"))
@@ -362,7 +363,7 @@ edit_delete_token(struct api_call *c, struct usercfg *cfg, void *arg)
 	_cleanup_free_ char *id = full_tokenid(c);
 	if (!usercfg_find_token(cfg, id))
 		return api_fail(c, 500, "no such token '%s' for user '%s'",
-				param_str(c->params, "tokenid"), param_str(c->params, "userid"));
+		                param_str(c->params, "tokenid"), param_str(c->params, "userid"));
 	usercfg_remove_token(cfg, id);
 	return 0;
 }
@@ -381,22 +382,41 @@ delete_token(struct api_call *c)
 
 #define USER_FIELDS                                                                                \
 	PARAM_COMMENT_OPT,                                                                         \
-		{ .name = "email", .type = API_T_STRING, .format = "email-opt", .optional = true,   \
-		  .max_length = 254 },                                                              \
-		{ .name = "enable", .type = API_T_BOOLEAN, .optional = true, .default_text = "1",   \
+	        { .name = "email",                                                                 \
+		  .type = API_T_STRING,                                                            \
+		  .format = "email-opt",                                                           \
+		  .optional = true,                                                                \
+		  .max_length = 254 },                                                             \
+	        { .name = "enable",                                                                \
+		  .type = API_T_BOOLEAN,                                                           \
+		  .optional = true,                                                                \
+		  .default_text = "1",                                                             \
 		  .description = "Enable the account (default). You can set this to '0' to "       \
-				 "disable the account" },                                           \
-		PARAM_EXPIRE_OPT,                                                                  \
-		{ .name = "firstname", .type = API_T_STRING, .optional = true, .max_length = 1024 }, \
-		{ .name = "lastname", .type = API_T_STRING, .optional = true, .max_length = 1024 },  \
-		{ .name = "keys", .type = API_T_STRING, .optional = true,                           \
-		  .pattern = "[0-9a-zA-Z!=]{0,4096}",                                               \
-		  .description = "Keys for two factor auth (yubico)." }
+		                 "disable the account" },                                          \
+	        PARAM_EXPIRE_OPT,                                                                  \
+	        { .name = "firstname",                                                             \
+		  .type = API_T_STRING,                                                            \
+		  .optional = true,                                                                \
+		  .max_length = 1024 },                                                            \
+	        { .name = "lastname",                                                              \
+		  .type = API_T_STRING,                                                            \
+		  .optional = true,                                                                \
+		  .max_length = 1024 },                                                            \
+	{                                                                                          \
+		.name = "keys", .type = API_T_STRING, .optional = true,                            \
+		.pattern = "[0-9a-zA-Z!=]{0,4096}",                                                \
+		.description = "Keys for two factor auth (yubico)."                                \
+	}
 
 static const struct api_schema list_params[] = {
-	{ .name = "enabled", .type = API_T_BOOLEAN, .optional = true,
+	{ .name = "enabled",
+	  .type = API_T_BOOLEAN,
+	  .optional = true,
 	  .description = "Optional filter for enable property." },
-	{ .name = "full", .type = API_T_BOOLEAN, .optional = true, .default_text = "0",
+	{ .name = "full",
+	  .type = API_T_BOOLEAN,
+	  .optional = true,
+	  .default_text = "0",
 	  .description = "Include group and token information." },
 	PARAM_END,
 };
@@ -404,9 +424,17 @@ static const struct api_schema userid_params[] = { PARAM_USERID, PARAM_END };
 static const struct api_schema create_params[] = {
 	PARAM_USERID,
 	USER_FIELDS,
-	{ .name = "password", .type = API_T_STRING, .optional = true, .min_length = 5,
-	  .max_length = 64, .flags = API_F_SECRET, .description = "Initial password (pve realm)." },
-	{ .name = "groups", .type = API_T_STRING, .format = "pve-groupid-list", .optional = true,
+	{ .name = "password",
+	  .type = API_T_STRING,
+	  .optional = true,
+	  .min_length = 5,
+	  .max_length = 64,
+	  .flags = API_F_SECRET,
+	  .description = "Initial password (pve realm)." },
+	{ .name = "groups",
+	  .type = API_T_STRING,
+	  .format = "pve-groupid-list",
+	  .optional = true,
 	  .description = "Groups the user belongs to." },
 	PARAM_END,
 };
@@ -416,13 +444,20 @@ static const struct api_schema token_write_params[] = {
 	PARAM_USERID,
 	PARAM_TOKENID,
 	PARAM_COMMENT_OPT,
-	{ .name = "expire", .type = API_T_INTEGER, .optional = true, .minimum = 0,
-	  .flags = API_F_HAS_MIN, .default_text = "same as user",
+	{ .name = "expire",
+	  .type = API_T_INTEGER,
+	  .optional = true,
+	  .minimum = 0,
+	  .flags = API_F_HAS_MIN,
+	  .default_text = "same as user",
 	  .description = "API token expiration date (seconds since epoch). '0' means no "
-			 "expiration date." },
-	{ .name = "privsep", .type = API_T_BOOLEAN, .optional = true, .default_text = "1",
+	                 "expiration date." },
+	{ .name = "privsep",
+	  .type = API_T_BOOLEAN,
+	  .optional = true,
+	  .default_text = "1",
 	  .description = "Restrict API token privileges with separate ACLs (default), or give "
-			 "full privileges of corresponding user." },
+	                 "full privileges of corresponding user." },
 	PARAM_END,
 };
 
@@ -442,50 +477,85 @@ static const struct api_schema token_item[] = {
 };
 
 #define GROUP_PERM(privs_, any_, self_, realm_)                                                    \
-	{ .kind = PERM_USERID_GROUP, .privs = privs_, .any = any_, .self_ok = self_,             \
-	  .realm_privs = realm_ }
+	{                                                                                          \
+		.kind = PERM_USERID_GROUP, .privs = privs_, .any = any_, .self_ok = self_,         \
+		.realm_privs = realm_                                                              \
+	}
 
 const struct api_route api_routes_users[] = {
-	{ .method = API_GET, .path = "/access/users", .params = list_params,
+	{ .method = API_GET,
+	  .path = "/access/users",
+	  .params = list_params,
 	  .perm = { .kind = PERM_ANY_USER,
-		    .description = "The returned list is restricted to users where you have "
-				   "'User.Modify' or 'Sys.Audit' permissions on '/access/groups'. "
-				   "It always includes the current (authenticated) user." },
-	  .handler = list_users, .description = "User index.",
-	  .returns = &(const struct api_schema){
-		  .type = API_T_ARRAY,
-		  .items = &(const struct api_schema){ .type = API_T_OBJECT, .props = user_item } } },
-	{ .method = API_POST, .path = "/access/users", .params = create_params,
+	            .description = "The returned list is restricted to users where you have "
+	                           "'User.Modify' or 'Sys.Audit' permissions on '/access/groups'. "
+	                           "It always includes the current (authenticated) user." },
+	  .handler = list_users,
+	  .description = "User index.",
+	  .returns =
+	          &(const struct api_schema){
+	                  .type = API_T_ARRAY,
+	                  .items = &(const struct api_schema){ .type = API_T_OBJECT,
+	                                                       .props = user_item } } },
+	{ .method = API_POST,
+	  .path = "/access/users",
+	  .params = create_params,
 	  .perm = GROUP_PERM("User.Modify", false, false, "Realm.AllocateUser"),
-	  .handler = create_user, .description = "Create new user." },
-	{ .method = API_GET, .path = "/access/users/{userid}", .params = userid_params,
-	  .perm = GROUP_PERM("User.Modify,Sys.Audit", true, false, NULL), .handler = read_user,
+	  .handler = create_user,
+	  .description = "Create new user." },
+	{ .method = API_GET,
+	  .path = "/access/users/{userid}",
+	  .params = userid_params,
+	  .perm = GROUP_PERM("User.Modify,Sys.Audit", true, false, NULL),
+	  .handler = read_user,
 	  .description = "Get user configuration." },
-	{ .method = API_PUT, .path = "/access/users/{userid}", .params = update_params,
-	  .perm = GROUP_PERM("User.Modify", false, false, NULL), .handler = update_user,
+	{ .method = API_PUT,
+	  .path = "/access/users/{userid}",
+	  .params = update_params,
+	  .perm = GROUP_PERM("User.Modify", false, false, NULL),
+	  .handler = update_user,
 	  .description = "Update user configuration." },
-	{ .method = API_DELETE, .path = "/access/users/{userid}", .params = userid_params,
+	{ .method = API_DELETE,
+	  .path = "/access/users/{userid}",
+	  .params = userid_params,
 	  .perm = GROUP_PERM("User.Modify", false, false, "Realm.AllocateUser"),
-	  .handler = delete_user, .description = "Delete user." },
-	{ .method = API_GET, .path = "/access/users/{userid}/token", .params = userid_params,
-	  .perm = GROUP_PERM("User.Modify", false, true, NULL), .handler = list_tokens,
+	  .handler = delete_user,
+	  .description = "Delete user." },
+	{ .method = API_GET,
+	  .path = "/access/users/{userid}/token",
+	  .params = userid_params,
+	  .perm = GROUP_PERM("User.Modify", false, true, NULL),
+	  .handler = list_tokens,
 	  .description = "Get user API tokens.",
-	  .returns = &(const struct api_schema){
-		  .type = API_T_ARRAY,
-		  .items = &(const struct api_schema){ .type = API_T_OBJECT, .props = token_item } } },
-	{ .method = API_GET, .path = "/access/users/{userid}/token/{tokenid}", .params = token_params,
-	  .perm = GROUP_PERM("User.Modify", false, true, NULL), .handler = read_token,
+	  .returns =
+	          &(const struct api_schema){
+	                  .type = API_T_ARRAY,
+	                  .items = &(const struct api_schema){ .type = API_T_OBJECT,
+	                                                       .props = token_item } } },
+	{ .method = API_GET,
+	  .path = "/access/users/{userid}/token/{tokenid}",
+	  .params = token_params,
+	  .perm = GROUP_PERM("User.Modify", false, true, NULL),
+	  .handler = read_token,
 	  .description = "Get specific API token information." },
-	{ .method = API_POST, .path = "/access/users/{userid}/token/{tokenid}",
-	  .params = token_write_params, .perm = GROUP_PERM("User.Modify", false, true, NULL),
+	{ .method = API_POST,
+	  .path = "/access/users/{userid}/token/{tokenid}",
+	  .params = token_write_params,
+	  .perm = GROUP_PERM("User.Modify", false, true, NULL),
 	  .handler = create_token,
 	  .description = "Generate a new API token for a specific user. NOTE: returns API token "
-			 "value, which needs to be stored as it cannot be retrieved afterwards!" },
-	{ .method = API_PUT, .path = "/access/users/{userid}/token/{tokenid}",
-	  .params = token_write_params, .perm = GROUP_PERM("User.Modify", false, true, NULL),
-	  .handler = update_token, .description = "Update API token for a specific user." },
-	{ .method = API_DELETE, .path = "/access/users/{userid}/token/{tokenid}",
-	  .params = token_params, .perm = GROUP_PERM("User.Modify", false, true, NULL),
-	  .handler = delete_token, .description = "Remove API token for a specific user." },
+	                 "value, which needs to be stored as it cannot be retrieved afterwards!" },
+	{ .method = API_PUT,
+	  .path = "/access/users/{userid}/token/{tokenid}",
+	  .params = token_write_params,
+	  .perm = GROUP_PERM("User.Modify", false, true, NULL),
+	  .handler = update_token,
+	  .description = "Update API token for a specific user." },
+	{ .method = API_DELETE,
+	  .path = "/access/users/{userid}/token/{tokenid}",
+	  .params = token_params,
+	  .perm = GROUP_PERM("User.Modify", false, true, NULL),
+	  .handler = delete_token,
+	  .description = "Remove API token for a specific user." },
 	{ 0 },
 };

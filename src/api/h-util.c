@@ -23,7 +23,7 @@ store_text(struct api_ctx *ctx, const char *path)
 
 int
 usercfg_transaction(struct api_call *c,
-		    int (*edit)(struct api_call *c, struct usercfg *cfg, void *arg), void *arg)
+                    int (*edit)(struct api_call *c, struct usercfg *cfg, void *arg), void *arg)
 {
 	for (int attempt = 0; attempt < 5; attempt++) {
 		struct store_file f = { 0 };
@@ -49,11 +49,12 @@ usercfg_transaction(struct api_call *c,
 		usercfg_free(cfg);
 		if (!text) {
 			store_file_done(&f);
-			return api_fail(c, 400, "unable to write user.cfg - a value contains a ':' "
-						"or a line break that cannot be stored");
+			return api_fail(c, 400,
+			                "unable to write user.cfg - a value contains a ':' "
+			                "or a line break that cannot be stored");
 		}
-		r = store_write(c->ctx->store, "user.cfg", text, strlen(text), f.data ? f.digest : "",
-				NULL);
+		r = store_write(c->ctx->store, "user.cfg", text, strlen(text),
+		                f.data ? f.digest : "", NULL);
 		store_file_done(&f);
 		if (r >= 0) {
 			authcache_refresh(c->ctx->auth);
@@ -73,9 +74,10 @@ tokencfg_set_hash(struct api_call *c, const char *full_tokenid, const char *hash
 		int r = store_read(c->ctx->store, "priv/token.cfg", &f);
 		if (r < 0 && r != -ENOENT)
 			return api_fail(c, 500, "unable to read token file - %s", strerror(-r));
-		_cleanup_free_ char *text = tokencfg_update(r == 0 ? f.data : "", full_tokenid, hash);
+		_cleanup_free_ char *text =
+		        tokencfg_update(r == 0 ? f.data : "", full_tokenid, hash);
 		r = store_write(c->ctx->store, "priv/token.cfg", text, strlen(text),
-				f.data ? f.digest : "", NULL);
+		                f.data ? f.digest : "", NULL);
 		store_file_done(&f);
 		if (r >= 0) {
 			authcache_refresh(c->ctx->auth);

@@ -34,9 +34,8 @@ char *store_text(struct api_ctx *ctx, const char *path);
  * a negative errno after filling call->err), write it back with compare-and-set, retrying
  * when another writer got there first; the auth cache is refreshed afterwards. */
 struct usercfg;
-int usercfg_transaction(struct api_call *c, int (*edit)(struct api_call *c, struct usercfg *cfg,
-							void *arg),
-			void *arg);
+int usercfg_transaction(struct api_call *c,
+                        int (*edit)(struct api_call *c, struct usercfg *cfg, void *arg), void *arg);
 
 /* Replace (hash != NULL) or remove a line of a "key value"-style private file under the store
  * (priv/shadow.cfg, priv/token.cfg) with compare-and-set retries. */

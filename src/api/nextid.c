@@ -74,7 +74,7 @@ nextid_release(struct nextid_reservations *r, uint32_t vmid)
 
 uint32_t
 nextid_pick(struct nextid_reservations *r, uint32_t lower, uint32_t upper,
-	    bool (*used)(uint32_t vmid, void *userdata), void *userdata, time_t now)
+            bool (*used)(uint32_t vmid, void *userdata), void *userdata, time_t now)
 {
 	expire(r, now);
 	for (uint64_t id = lower; id <= upper; id++)

@@ -24,4 +24,4 @@ void nextid_release(struct nextid_reservations *r, uint32_t vmid);
 /* Lowest id in [lower, upper] that is neither used (used(vmid, userdata) true) nor
  * reserved; 0 when the range is exhausted. */
 uint32_t nextid_pick(struct nextid_reservations *r, uint32_t lower, uint32_t upper,
-		     bool (*used)(uint32_t vmid, void *userdata), void *userdata, time_t now);
+                     bool (*used)(uint32_t vmid, void *userdata), void *userdata, time_t now);

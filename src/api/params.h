@@ -3,37 +3,55 @@
 
 #include "api/schema.h"
 
-#define PARAM_END { .name = NULL }
+#define PARAM_END                                                                                  \
+	{                                                                                          \
+		.name = NULL                                                                       \
+	}
 
 #define PARAM_NODE                                                                                 \
-	{ .name = "node", .type = API_T_STRING, .format = "pve-node",                             \
-	  .description = "The cluster node name." }
+	{                                                                                          \
+		.name = "node", .type = API_T_STRING, .format = "pve-node",                        \
+		.description = "The cluster node name."                                            \
+	}
 
 #define PARAM_VMID                                                                                 \
-	{ .name = "vmid", .type = API_T_INTEGER, .format = "pve-vmid", .minimum = 100,            \
-	  .maximum = 999999999, .flags = API_F_HAS_MIN | API_F_HAS_MAX,                             \
-	  .description = "The (unique) ID of the VM." }
+	{                                                                                          \
+		.name = "vmid", .type = API_T_INTEGER, .format = "pve-vmid", .minimum = 100,       \
+		.maximum = 999999999, .flags = API_F_HAS_MIN | API_F_HAS_MAX,                      \
+		.description = "The (unique) ID of the VM."                                        \
+	}
 
 #define PARAM_USERID                                                                               \
-	{ .name = "userid", .type = API_T_STRING, .format = "pve-userid", .max_length = 64,       \
-	  .description = "Full User ID, in the `name@realm` format." }
+	{                                                                                          \
+		.name = "userid", .type = API_T_STRING, .format = "pve-userid", .max_length = 64,  \
+		.description = "Full User ID, in the `name@realm` format."                         \
+	}
 
 #define PARAM_TOKENID                                                                              \
-	{ .name = "tokenid", .type = API_T_STRING, .pattern = "[A-Za-z][A-Za-z0-9._-]+",          \
-	  .description = "User-specific token identifier." }
+	{                                                                                          \
+		.name = "tokenid", .type = API_T_STRING, .pattern = "[A-Za-z][A-Za-z0-9._-]+",     \
+		.description = "User-specific token identifier."                                   \
+	}
 
 #define PARAM_REALM_OPT                                                                            \
-	{ .name = "realm", .type = API_T_STRING, .format = "pve-realm", .max_length = 32,         \
-	  .optional = true, .description = "Authentication domain ID" }
+	{                                                                                          \
+		.name = "realm", .type = API_T_STRING, .format = "pve-realm", .max_length = 32,    \
+		.optional = true, .description = "Authentication domain ID"                        \
+	}
 
 #define PARAM_COMMENT_OPT                                                                          \
-	{ .name = "comment", .type = API_T_STRING, .optional = true, .max_length = 2048 }
+	{                                                                                          \
+		.name = "comment", .type = API_T_STRING, .optional = true, .max_length = 2048      \
+	}
 
 #define PARAM_EXPIRE_OPT                                                                           \
-	{ .name = "expire", .type = API_T_INTEGER, .optional = true, .minimum = 0,                 \
-	  .flags = API_F_HAS_MIN, .default_text = "0 (never)",                                     \
-	  .description = "Account expiration date (seconds since epoch). '0' means no expiration " \
-			 "date." }
+	{                                                                                          \
+		.name = "expire", .type = API_T_INTEGER, .optional = true, .minimum = 0,           \
+		.flags = API_F_HAS_MIN, .default_text = "0 (never)",                               \
+		.description =                                                                     \
+		        "Account expiration date (seconds since epoch). '0' means no expiration "  \
+		        "date."                                                                    \
+	}
 
 /* Returned-data helpers for docs and CLI tables */
 #define RET_NULL (&(const struct api_schema){ .type = API_T_NULL })

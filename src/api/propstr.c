@@ -31,13 +31,14 @@ sorted_errors(json_t *errors, struct strbuf *why)
 		}
 	sb_puts(why, "format error\n");
 	for (i = 0; i < n; i++)
-		sb_printf(why, "%s: %s\n", names[i], json_string_value(json_object_get(errors, names[i])));
+		sb_printf(why, "%s: %s\n", names[i],
+		          json_string_value(json_object_get(errors, names[i])));
 	free(names);
 }
 
 int
 propstr_parse(const struct api_schema *keys, const char *text, const char *path, json_t **ret,
-	      struct strbuf *why)
+              struct strbuf *why)
 {
 	json_t *res = json_object();
 	const struct api_schema *dkey = NULL;
@@ -65,15 +66,18 @@ propstr_parse(const struct api_schema *keys, const char *text, const char *path,
 			*eq = '\0';
 			const char *k = part, *v = eq + 1;
 			if (json_object_get(res, k)) {
-				sb_printf(why, "duplicate key in comma-separated list property: %s\n", k);
+				sb_printf(why,
+				          "duplicate key in comma-separated list property: %s\n",
+				          k);
 				goto out;
 			}
 			const struct api_schema *s = schema_find(keys, k);
 			if (s && s->alias) {
 				if (s->key_alias) {
 					if (json_object_get(res, s->key_alias)) {
-						sb_printf(why, "key alias '%s' is already defined\n",
-							  s->key_alias);
+						sb_printf(why,
+						          "key alias '%s' is already defined\n",
+						          s->key_alias);
 						goto out;
 					}
 					json_object_set_new(res, s->key_alias, json_string(k));
@@ -81,35 +85,42 @@ propstr_parse(const struct api_schema *keys, const char *text, const char *path,
 				k = s->alias;
 				s = schema_find(keys, k);
 				if (json_object_get(res, k)) {
-					sb_printf(why, "key '%s' is already defined (via alias)\n", k);
+					sb_printf(why, "key '%s' is already defined (via alias)\n",
+					          k);
 					goto out;
 				}
 			}
 			if (!s) {
-				sb_printf(why, "invalid key in comma-separated list property: %s\n", k);
+				sb_printf(why, "invalid key in comma-separated list property: %s\n",
+				          k);
 				goto out;
 			}
 			int b = s->type == API_T_BOOLEAN ? parse_boolean_text(v) : -1;
-			json_object_set_new(res, k, b >= 0 ? json_string(b ? "1" : "0") : json_string(v));
+			json_object_set_new(res, k,
+			                    b >= 0 ? json_string(b ? "1" : "0") : json_string(v));
 		} else if (!eq) {
 			if (dkey) {
-				sb_printf(why, "duplicate key in comma-separated list property: %s\n",
-					  dkey->name);
+				sb_printf(why,
+				          "duplicate key in comma-separated list property: %s\n",
+				          dkey->name);
 				goto out;
 			}
 			dkey = default_key(keys);
 			if (!dkey) {
-				sb_puts(why, "value without key, but schema does not define a default key\n");
+				sb_puts(why, "value without key, but schema does not define a "
+				             "default key\n");
 				goto out;
 			}
 			if (json_object_get(res, dkey->name)) {
-				sb_printf(why, "duplicate key in comma-separated list property: %s\n",
-					  dkey->name);
+				sb_printf(why,
+				          "duplicate key in comma-separated list property: %s\n",
+				          dkey->name);
 				goto out;
 			}
 			int b = dkey->type == API_T_BOOLEAN ? parse_boolean_text(part) : -1;
 			json_object_set_new(res, dkey->name,
-					    b >= 0 ? json_string(b ? "1" : "0") : json_string(part));
+			                    b >= 0 ? json_string(b ? "1" : "0")
+			                           : json_string(part));
 		} else {
 			sb_puts(why, "missing key in comma-separated list property\n");
 			goto out;
@@ -123,12 +134,13 @@ propstr_parse(const struct api_schema *keys, const char *text, const char *path,
 		if (s->alias)
 			continue;
 		json_t *v = json_object_get(res, s->name);
-		_cleanup_free_ char *kp = path && *path ? xasprintf("%s.%s", path, s->name)
-							: xstrdup(s->name);
+		_cleanup_free_ char *kp =
+		        path && *path ? xasprintf("%s.%s", path, s->name) : xstrdup(s->name);
 		if (!v) {
 			if (!s->optional)
-				json_object_set_new(errors, kp,
-						    json_string("property is missing and it is not optional"));
+				json_object_set_new(
+				        errors, kp,
+				        json_string("property is missing and it is not optional"));
 			continue;
 		}
 		json_t *t = NULL;
@@ -140,8 +152,9 @@ propstr_parse(const struct api_schema *keys, const char *text, const char *path,
 	json_object_foreach (res, k, v) {
 		const struct api_schema *s = schema_find(keys, k);
 		if (s && s->requires && !json_object_get(res, s->requires)) {
-			_cleanup_free_ char *kp = path && *path ? xasprintf("%s.%s", path, s->requires)
-								: xstrdup(s->requires);
+			_cleanup_free_ char *kp = path && *path
+			                                  ? xasprintf("%s.%s", path, s->requires)
+			                                  : xstrdup(s->requires);
 			_cleanup_free_ char *m = xasprintf("missing property required by '%s'", k);
 			json_object_set_new(errors, kp, json_string(m));
 		}
@@ -169,8 +182,7 @@ out:
 }
 
 int
-propstr_check(const struct api_schema *keys, const char *text, const char *path,
-	      struct strbuf *why)
+propstr_check(const struct api_schema *keys, const char *text, const char *path, struct strbuf *why)
 {
 	return propstr_parse(keys, text, path, NULL, why);
 }
@@ -234,9 +246,9 @@ propstr_print(const struct api_schema *keys, const json_t *obj)
 			if (done[i])
 				continue;
 			const struct api_schema *s = schema_find(keys, names[i]);
-			bool take = pass == 0 ? (dkey && streq(names[i], dkey->name))
-				  : pass == 1 ? (s && !s->optional)
-					      : true;
+			bool take = pass == 0   ? (dkey && streq(names[i], dkey->name))
+			            : pass == 1 ? (s && !s->optional)
+			                        : true;
 			if (!take)
 				continue;
 			done[i] = true;

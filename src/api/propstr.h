@@ -13,11 +13,11 @@
  * line such as "invalid key in comma-separated list property: foo\n", or "format error\n"
  * followed by "<path>.<key>: <message>\n" lines. */
 int propstr_parse(const struct api_schema *keys, const char *text, const char *path, json_t **ret,
-		  struct strbuf *why);
+                  struct strbuf *why);
 
 /* Only check (no result). */
 int propstr_check(const struct api_schema *keys, const char *text, const char *path,
-		  struct strbuf *why);
+                  struct strbuf *why);
 
 /* Canonical text: default key first (in "<alias>=<value>" form when it has a key alias),
  * then required keys sorted, then the rest sorted; booleans as 0/1; "-list" arrays joined

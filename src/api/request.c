@@ -37,7 +37,8 @@ urlencoded_parse(const char *text, size_t len, json_t *obj, struct error *err)
 			if (r < 0)
 				return r;
 			if (eq) {
-				/* Perl's split(/=/) stops at the next '=': "a=b=c" gives value "b" */
+				/* Perl's split(/=/) stops at the next '=': "a=b=c" gives value "b"
+				 */
 				const char *vs = eq + 1;
 				const char *ve = memchr(vs, '=', (size_t)(pair + plen - vs));
 				size_t vlen = (size_t)((ve ? ve : pair + plen) - vs);

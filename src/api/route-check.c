@@ -82,8 +82,8 @@ check_route(const struct api_route *rt)
 			fail(rt, "a parameter has no type");
 		if (s->format && !format_lookup_suffixed(s->format, NULL, NULL)) {
 			char msg[128];
-			snprintf(msg, sizeof(msg), "parameter '%s' has unknown format '%s'", s->name,
-				 s->format);
+			snprintf(msg, sizeof(msg), "parameter '%s' has unknown format '%s'",
+			         s->name, s->format);
 			fail(rt, msg);
 		}
 	}
@@ -106,22 +106,22 @@ markdown_route(FILE *f, const struct api_route *rt)
 		break;
 	case PERM_PRIVS:
 		fprintf(f, "Permission: `%s` on `%s`%s.", p->privs, p->path,
-			p->any && strchr(p->privs, ',') ? " (any of them)" : "");
+		        p->any && strchr(p->privs, ',') ? " (any of them)" : "");
 		break;
 	case PERM_SELF_OR_PRIVS:
 		fprintf(f, "Permission: the user themself, or `%s` on `%s`.", p->privs, p->path);
 		break;
 	case PERM_USERID_GROUP:
 		fprintf(f, "Permission: `%s` on `/access/groups`%s%s%s%s.", p->privs,
-			p->any && strchr(p->privs, ',') ? " (any of them)" : "",
-			p->realm_privs ? " and `" : "", p->realm_privs ? p->realm_privs : "",
-			p->realm_privs ? "` on `/access/realm/<realm>`" : "");
+		        p->any && strchr(p->privs, ',') ? " (any of them)" : "",
+		        p->realm_privs ? " and `" : "", p->realm_privs ? p->realm_privs : "",
+		        p->realm_privs ? "` on `/access/realm/<realm>`" : "");
 		if (p->self_ok)
 			fprintf(f, " The user themself always may.");
 		break;
 	case PERM_PERM_MODIFY:
 		fprintf(f, "Permission: `Permissions.Modify` on the path (or the matching "
-			   "`*.Allocate` privilege on `/vms`, `/storage`, `/pool` paths).");
+		           "`*.Allocate` privilege on `/vms`, `/storage`, `/pool` paths).");
 		break;
 	default:
 		break;
@@ -136,12 +136,13 @@ markdown_route(FILE *f, const struct api_route *rt)
 		for (const struct api_schema *s = rt->params; s->name; s++) {
 			json_t *j = schema_to_json(s);
 			const char *type = json_string_value(json_object_get(j, "type"));
-			fprintf(f, "| `%s` | %s%s%s%s | %s | %s%s%s%s |\n", s->name, type ? type : "",
-				s->format ? " (`" : "", s->format ? s->format : "",
-				s->format ? "`)" : "", s->optional ? "no" : "yes",
-				s->description ? s->description : "",
-				s->default_text ? " Default: `" : "",
-				s->default_text ? s->default_text : "", s->default_text ? "`." : "");
+			fprintf(f, "| `%s` | %s%s%s%s | %s | %s%s%s%s |\n", s->name,
+			        type ? type : "", s->format ? " (`" : "",
+			        s->format ? s->format : "", s->format ? "`)" : "",
+			        s->optional ? "no" : "yes", s->description ? s->description : "",
+			        s->default_text ? " Default: `" : "",
+			        s->default_text ? s->default_text : "",
+			        s->default_text ? "`." : "");
 			json_decref(j);
 		}
 		fprintf(f, "\n");
@@ -167,10 +168,11 @@ main(int argc, char **argv)
 		FILE *f = fopen(argv[2], "w");
 		if (!f)
 			return 1;
-		fprintf(f, "# Berth API reference\n\nGenerated from the route table by "
-			   "`build/src/api/route-check --markdown docs/api.md`; do not edit by hand. "
-			   "All paths are below `/api2/json`. The same data is served at "
-			   "`GET /api2/json/berth/schema`.\n\n");
+		fprintf(f,
+		        "# Berth API reference\n\nGenerated from the route table by "
+		        "`build/src/api/route-check --markdown docs/api.md`; do not edit by hand. "
+		        "All paths are below `/api2/json`. The same data is served at "
+		        "`GET /api2/json/berth/schema`.\n\n");
 		api_routes_foreach(rt) markdown_route(f, rt);
 		fclose(f);
 		return 0;

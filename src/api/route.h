@@ -27,19 +27,22 @@ enum api_perm_kind {
 
 struct api_perm {
 	enum api_perm_kind kind;
-	const char *path;  /* ACL path template: "/vms/{vmid}", "/nodes/{node}", "/access/users/{userid}" */
-	const char *privs; /* comma-separated privilege names */
-	bool any;          /* any one of privs suffices (else all are needed) */
+	/* ACL path template: "/vms/{vmid}", "/nodes/{node}", "/access/groups" */
+	const char *path;
+	const char *privs;        /* comma-separated privilege names */
+	bool any;                 /* any one of privs suffices (else all are needed) */
 	const char *userid_param; /* PERM_SELF_OR_PRIVS: the parameter naming a user */
 	bool self_ok;             /* PERM_USERID_GROUP */
 	const char *realm_privs;  /* PERM_USERID_GROUP */
 	const char *description;  /* extra text for the docs when the handler checks more */
 };
 
-/* route flags */
-#define API_TASK     (1u << 0) /* returns a UPID (documented; the CLI follows the task) */
-#define API_NO_TOKEN (1u << 1) /* refused with API tokens: needs a proper ticket (PVE allowtoken 0) */
-#define API_NO_CSRF  (1u << 2) /* ticket auth without the CSRF header (uploads) */
+/* Route flags. API_TASK: returns a UPID (the CLI follows the task). API_NO_TOKEN: refused
+ * with API tokens, needs a proper ticket (PVE's allowtoken 0). API_NO_CSRF: ticket auth
+ * without the CSRF header (uploads). */
+#define API_TASK     (1u << 0)
+#define API_NO_TOKEN (1u << 1)
+#define API_NO_CSRF  (1u << 2)
 
 struct api_call;
 /* Returns 0 with call->data set (NULL means JSON null), a negative errno with call->err (or
@@ -50,7 +53,8 @@ typedef int (*api_handler_fn)(struct api_call *call);
 
 struct api_route {
 	enum api_method method;
-	const char *path; /* "/nodes/{node}/tasks/{upid}/status"; a final "{name+}" takes the rest */
+	/* "/nodes/{node}/tasks/{upid}/status"; a final "{name+}" takes the rest of the path */
+	const char *path;
 	const struct api_schema *params; /* NULL-name terminated; includes path parameters */
 	struct api_perm perm;
 	unsigned flags;
@@ -80,10 +84,10 @@ void api_router_free(struct api_router *r);
  * Returns the route and fills path_params (an object, strings) on success; NULL when nothing
  * matches. *ret_path_exists is set when the path exists for another method. */
 const struct api_route *api_router_match(const struct api_router *r, enum api_method m,
-					 const char *path, json_t *path_params,
-					 bool *ret_path_exists);
+                                         const char *path, json_t *path_params,
+                                         bool *ret_path_exists);
 
 /* Iterate all routes in table order. */
 #define api_routes_foreach(rt)                                                                     \
-	for (const struct api_route *const *tbl_ = api_route_tables; *tbl_; tbl_++)                 \
+	for (const struct api_route *const *tbl_ = api_route_tables; *tbl_; tbl_++)                \
 		for (const struct api_route *rt = *tbl_; rt->handler; rt++)

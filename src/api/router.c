@@ -6,10 +6,10 @@
 #include <stdio.h>
 
 struct rnode {
-	char *literal;         /* NULL for the root */
-	struct rnode **kids;   /* literal children */
+	char *literal;       /* NULL for the root */
+	struct rnode **kids; /* literal children */
 	size_t n_kids;
-	struct rnode *param;   /* "{name}" child */
+	struct rnode *param; /* "{name}" child */
 	char *param_name;
 	const struct api_route *rest[4]; /* "{name+}" routes by method */
 	char *rest_name;
@@ -98,13 +98,14 @@ add_route(struct api_router *r, const struct api_route *rt, struct error *err)
 			_cleanup_free_ char *name = xstrndup(p + 1, len - (rest ? 3 : 2));
 			if (rest) {
 				if (end && end[1])
-					return error_set(err, EINVAL, "'{%s+}' must end route '%s'", name,
-							 rt->path);
+					return error_set(err, EINVAL, "'{%s+}' must end route '%s'",
+					                 name, rt->path);
 				if (n->rest[rt->method])
 					return error_set(err, EEXIST, "route %s %s defined twice",
-							 api_method_name(rt->method), rt->path);
+					                 api_method_name(rt->method), rt->path);
 				if (n->rest_name && !streq(n->rest_name, name))
-					return error_set(err, EINVAL, "conflicting names at '%s'", rt->path);
+					return error_set(err, EINVAL, "conflicting names at '%s'",
+					                 rt->path);
 				if (!n->rest_name)
 					n->rest_name = xstrdup(name);
 				n->rest[rt->method] = rt;
@@ -114,10 +115,11 @@ add_route(struct api_router *r, const struct api_route *rt, struct error *err)
 				n->param = xcalloc(1, sizeof(*n->param));
 				n->param_name = TAKE_PTR(name);
 			} else if (!streq(n->param_name, name)) {
-				return error_set(err, EINVAL,
-						 "route '%s' names parameter '%s' where another route "
-						 "names it '%s'",
-						 rt->path, name, n->param_name);
+				return error_set(
+				        err, EINVAL,
+				        "route '%s' names parameter '%s' where another route "
+				        "names it '%s'",
+				        rt->path, name, n->param_name);
 			}
 			n = n->param;
 		} else {
@@ -126,8 +128,8 @@ add_route(struct api_router *r, const struct api_route *rt, struct error *err)
 		p += len;
 	}
 	if (n->routes[rt->method])
-		return error_set(err, EEXIST, "route %s %s defined twice", api_method_name(rt->method),
-				 rt->path);
+		return error_set(err, EEXIST, "route %s %s defined twice",
+		                 api_method_name(rt->method), rt->path);
 	n->routes[rt->method] = rt;
 	return 0;
 }
@@ -208,7 +210,7 @@ match(const struct rnode *n, enum api_method m, const char *p, json_t *params, b
 
 const struct api_route *
 api_router_match(const struct api_router *r, enum api_method m, const char *path,
-		 json_t *path_params, bool *ret_path_exists)
+                 json_t *path_params, bool *ret_path_exists)
 {
 	bool exists = false;
 	const struct api_route *rt = match(&r->root, m, path, path_params, &exists);

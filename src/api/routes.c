@@ -3,9 +3,9 @@
 #include "task/task.h"
 
 const struct api_route *const api_route_tables[] = {
-	api_routes_version, api_routes_nodes, api_routes_cluster, api_routes_access,
-	api_routes_users,   api_routes_acl,   api_routes_tasks,   api_routes_berth,
-	NULL,
+	api_routes_version, api_routes_nodes, api_routes_cluster,
+	api_routes_access,  api_routes_users, api_routes_acl,
+	api_routes_tasks,   api_routes_berth, NULL,
 };
 
 const struct task_type api_task_types[] = {
@@ -17,10 +17,14 @@ static const char *
 perm_kind_name(enum api_perm_kind k)
 {
 	static const char *const names[] = {
-		[PERM_UNSET] = "unset",	     [PERM_WORLD] = "world",
-		[PERM_ANY_USER] = "all",     [PERM_ROOT] = "root",
-		[PERM_PRIVS] = "perm",	     [PERM_SELF_OR_PRIVS] = "self-or-perm",
-		[PERM_USERID_GROUP] = "userid-group", [PERM_PERM_MODIFY] = "perm-modify",
+		[PERM_UNSET] = "unset",
+		[PERM_WORLD] = "world",
+		[PERM_ANY_USER] = "all",
+		[PERM_ROOT] = "root",
+		[PERM_PRIVS] = "perm",
+		[PERM_SELF_OR_PRIVS] = "self-or-perm",
+		[PERM_USERID_GROUP] = "userid-group",
+		[PERM_PERM_MODIFY] = "perm-modify",
 	};
 	return names[k];
 }
@@ -48,10 +52,10 @@ api_route_to_json(const struct api_route *rt)
 		json_object_set_new(params, s->name, schema_to_json(s));
 
 	json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:i, s:i}", "method",
-			      api_method_name(rt->method), "path", rt->path, "description",
-			      rt->description ? rt->description : "", "permissions", perm,
-			      "parameters", params, "task", (rt->flags & API_TASK) ? 1 : 0,
-			      "allowtoken", (rt->flags & API_NO_TOKEN) ? 0 : 1);
+	                      api_method_name(rt->method), "path", rt->path, "description",
+	                      rt->description ? rt->description : "", "permissions", perm,
+	                      "parameters", params, "task", (rt->flags & API_TASK) ? 1 : 0,
+	                      "allowtoken", (rt->flags & API_NO_TOKEN) ? 0 : 1);
 	if (rt->returns)
 		json_object_set_new(o, "returns", schema_to_json(rt->returns));
 	return o;

@@ -141,8 +141,7 @@ add_error(json_t *errors, const char *path, const char *msg)
 	}
 }
 
-static void
-add_errorf(json_t *errors, const char *path, const char *fmt, ...) _printf_(3, 4);
+static void add_errorf(json_t *errors, const char *path, const char *fmt, ...) _printf_(3, 4);
 static void
 add_errorf(json_t *errors, const char *path, const char *fmt, ...)
 {
@@ -213,7 +212,7 @@ pattern_matches(const char *pattern, const char *value)
 
 static int
 check_format(const char *format, const struct api_schema *props, const char *path,
-	     const char *value, struct strbuf *why)
+             const char *value, struct strbuf *why)
 {
 	if (props)
 		return propstr_check(props, value, path, why);
@@ -227,7 +226,8 @@ check_format(const char *format, const struct api_schema *props, const char *pat
 	if (f->props && !list && !opt)
 		return propstr_check(f->props, value, path, why);
 	if (!f->check) {
-		sb_printf(why, "'-%s' format must have code ref, not hash\n", list ? "list" : "opt");
+		sb_printf(why, "'-%s' format must have code ref, not hash\n",
+		          list ? "list" : "opt");
 		return -EINVAL;
 	}
 	if (opt && !*value)
@@ -288,7 +288,8 @@ check_type(const char *path, enum api_type type, json_t *v, json_t *errors)
 		return true;
 	case API_T_NULL:
 		if (!json_is_null(v)) {
-			add_errorf(errors, path, "type check ('%s') failed - value is not null", tn);
+			add_errorf(errors, path, "type check ('%s') failed - value is not null",
+			           tn);
 			return false;
 		}
 		return true;
@@ -309,7 +310,7 @@ check_type(const char *path, enum api_type type, json_t *v, json_t *errors)
 	}
 	if (json_is_array(v) || json_is_object(v)) {
 		add_errorf(errors, path, "type check ('%s') failed - got %s", tn,
-			   json_is_array(v) ? "ARRAY" : "HASH");
+		           json_is_array(v) ? "ARRAY" : "HASH");
 		return false;
 	}
 	if (json_is_boolean(v)) {
@@ -360,7 +361,7 @@ format_limit(char *buf, size_t n, double v)
 
 int
 schema_check_value(const struct api_schema *s, const char *path, json_t *v, json_t **ret,
-		   json_t *errors)
+                   json_t *errors)
 {
 	if (!check_type(path, s->type, v, errors))
 		return -EINVAL;
@@ -412,7 +413,8 @@ schema_check_value(const struct api_schema *s, const char *path, json_t *v, json
 		return -EINVAL;
 	}
 	if (s->min_length && len < s->min_length) {
-		add_errorf(errors, path, "value must be at least %u characters long", s->min_length);
+		add_errorf(errors, path, "value must be at least %u characters long",
+		           s->min_length);
 		return -EINVAL;
 	}
 	if (is_number_text(text)) {
@@ -438,8 +440,8 @@ schema_check_value(const struct api_schema *s, const char *path, json_t *v, json
 			for (const char *const *e = s->enums; *e; e++)
 				sb_printf(&all, "%s%s", e == s->enums ? "" : ", ", *e);
 			add_errorf(errors, path,
-				   "value '%s' does not have a value in the enumeration '%s'", text,
-				   sb_str(&all));
+			           "value '%s' does not have a value in the enumeration '%s'", text,
+			           sb_str(&all));
 			return -EINVAL;
 		}
 	}
@@ -482,7 +484,8 @@ schema_validate(const struct api_schema *list, json_t *raw, json_t **ret, json_t
 		json_t *v = json_object_get(raw, s->name);
 		if (!v) {
 			if (!s->optional)
-				add_error(errors, s->name, "property is missing and it is not optional");
+				add_error(errors, s->name,
+				          "property is missing and it is not optional");
 			continue;
 		}
 		json_t *nv = normalize(s, v);
@@ -498,8 +501,8 @@ schema_validate(const struct api_schema *list, json_t *raw, json_t **ret, json_t
 		const struct api_schema *s = schema_find(list, key);
 		if (!s) {
 			add_error(errors, key,
-				  "property is not defined in schema and the schema does not allow "
-				  "additional properties");
+			          "property is not defined in schema and the schema does not allow "
+			          "additional properties");
 			continue;
 		}
 		if (s->requires && !json_object_get(raw, s->requires))

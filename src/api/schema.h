@@ -34,16 +34,16 @@ struct api_schema {
 	const char *format;
 	/* Property string: the value is "k=v,..." over these keys (NULL-name terminated). */
 	const struct api_schema *props;
-	const struct api_schema *items; /* array element schema */
-	const char *pattern;            /* POSIX ERE, implicitly anchored ^...$ */
-	const char *const *enums;       /* NULL-terminated */
-	double minimum, maximum;        /* with API_F_HAS_MIN / API_F_HAS_MAX */
+	const struct api_schema *items;  /* array element schema */
+	const char *pattern;             /* POSIX ERE, implicitly anchored ^...$ */
+	const char *const *enums;        /* NULL-terminated */
+	double minimum, maximum;         /* with API_F_HAS_MIN / API_F_HAS_MAX */
 	unsigned min_length, max_length; /* 0 = unlimited */
 	bool optional;
-	bool default_key;      /* property strings: a bare value fills this key */
-	const char *alias;     /* property strings: this key stands for another */
-	const char *key_alias; /* property strings: "model" for net's "<model>=<mac>" form */
-	const char *requires;  /* another key that must be present with this one */
+	bool default_key;         /* property strings: a bare value fills this key */
+	const char *alias;        /* property strings: this key stands for another */
+	const char *key_alias;    /* property strings: "model" for net's "<model>=<mac>" form */
+	const char *requires;     /* another key that must be present with this one */
 	const char *default_text; /* documentation of the default */
 	const char *typetext;     /* documentation of the syntax */
 	const char *description;
@@ -64,7 +64,7 @@ int schema_validate(const struct api_schema *list, json_t *raw, json_t **ret, js
  * values). On failure appends PVE's message to *why and returns -EINVAL; on success *ret
  * (if non-NULL) is the typed value. path names the value in nested messages. */
 int schema_check_value(const struct api_schema *s, const char *path, json_t *value, json_t **ret,
-		       json_t *errors);
+                       json_t *errors);
 
 /* Look up a schema entry by name in a NULL-name terminated list. */
 const struct api_schema *schema_find(const struct api_schema *list, const char *name);
@@ -80,8 +80,8 @@ typedef int (*format_check_fn)(const char *value, struct strbuf *why);
 
 struct api_format {
 	const char *name;
-	format_check_fn check;            /* for plain formats */
-	const struct api_schema *props;    /* for property-string formats */
+	format_check_fn check;          /* for plain formats */
+	const struct api_schema *props; /* for property-string formats */
 };
 
 const struct api_format *format_lookup(const char *name);
@@ -104,7 +104,7 @@ int parse_boolean_text(const char *s);
 
 /* ---- convenient access to validated parameters ---- */
 
-const char *param_str(const json_t *params, const char *name);                /* NULL if absent */
+const char *param_str(const json_t *params, const char *name); /* NULL if absent */
 int64_t param_int(const json_t *params, const char *name, int64_t def);
 bool param_bool(const json_t *params, const char *name, bool def);
 bool param_has(const json_t *params, const char *name);

@@ -135,8 +135,8 @@ percent_encode(const char *in)
 {
 	struct strbuf sb = STRBUF_INIT;
 	for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		    *p == '-' || *p == '_' || *p == '.' || *p == '~')
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '~')
 			sb_putc(&sb, (char)*p);
 		else
 			sb_printf(&sb, "%%%02X", *p);
@@ -193,8 +193,11 @@ utf8_sanitize(const char *s)
 	size_t len = strlen(s), i = 0;
 	while (i < len) {
 		unsigned char c = (unsigned char)s[i];
-		size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
-			 : (c & 0xF8) == 0xF0 ? 4 : 0;
+		size_t n = c < 0x80             ? 1
+		           : (c & 0xE0) == 0xC0 ? 2
+		           : (c & 0xF0) == 0xE0 ? 3
+		           : (c & 0xF8) == 0xF0 ? 4
+		                                : 0;
 		if (n && i + n <= len && utf8_valid(s + i, n)) {
 			sb_append(&sb, s + i, n);
 			i += n;
@@ -213,7 +216,7 @@ text_encode(const char *s)
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		/* safe: 0x20-0x24, 0x26-0x39, 0x3b-0x7e */
 		bool safe = (*p >= 0x20 && *p <= 0x24) || (*p >= 0x26 && *p <= 0x39) ||
-			    (*p >= 0x3b && *p <= 0x7e);
+		            (*p >= 0x3b && *p <= 0x7e);
 		if (safe)
 			sb_putc(&sb, (char)*p);
 		else

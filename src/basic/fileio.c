@@ -86,7 +86,7 @@ write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
 
 	_cleanup_close_ int fd =
-		open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	        open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return negative_errno();
 	int r = write_all(fd, data, len);

@@ -29,7 +29,7 @@ log_msg(enum log_level level, const char *fmt, ...)
 	localtime_r(&ts.tv_sec, &tm);
 	int n = (int)strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S", &tm);
 	n += snprintf(line + n, sizeof(line) - (size_t)n, " %s %s[%d]: ", names[level],
-		      log_component, (int)getpid());
+	              log_component, (int)getpid());
 	va_list ap;
 	va_start(ap, fmt);
 	if (n < (int)sizeof(line))

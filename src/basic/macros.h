@@ -59,7 +59,7 @@ closep(int *fd)
 
 /* Declare a cleanup helper `namep(type **)` for a destructor `name(type *)` accepting NULL. */
 #define DEFINE_POINTER_CLEANUP(type, func)                                                         \
-	static inline void func##p(type **p)                                                      \
+	static inline void func##p(type **p)                                                       \
 	{                                                                                          \
 		if (*p)                                                                            \
 			func(*p);                                                                  \

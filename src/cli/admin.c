@@ -60,17 +60,19 @@ cmd_admin(struct cli *c, int argc, char **argv)
 {
 	if (argc < 2 || !streq(argv[0], "create") || streq(argv[1], "--help")) {
 		fprintf(argc < 2 ? stderr : stdout,
-			"Usage: berth admin create USERID\n"
-			"  Create a Berth administrator (a pve-realm user, e.g. admin@pve) with the\n"
-			"  Administrator role on '/'. The password is read from the terminal (twice),\n"
-			"  or as one line from standard input when it is not a terminal.\n");
+		        "Usage: berth admin create USERID\n"
+		        "  Create a Berth administrator (a pve-realm user, e.g. admin@pve) with "
+		        "the\n"
+		        "  Administrator role on '/'. The password is read from the terminal "
+		        "(twice),\n"
+		        "  or as one line from standard input when it is not a terminal.\n");
 		return argc < 2 ? 2 : 0;
 	}
 	const char *userid = argv[1];
 	const char *at = strrchr(userid, '@');
 	if (!at || !streq(at + 1, "pve")) {
 		fprintf(stderr, "berth: the administrator must be in the pve realm (for example "
-				"admin@pve): Berth keeps its password\n");
+		                "admin@pve): Berth keeps its password\n");
 		return 2;
 	}
 	_cleanup_free_ char *pw = prompt_secret("Password: ");
@@ -86,13 +88,13 @@ cmd_admin(struct cli *c, int argc, char **argv)
 		}
 	}
 	if (call_ok(c, "POST", "/access/users",
-		    json_pack("{s:s, s:s, s:s}", "userid", userid, "password", pw, "comment",
-			      "administrator created with 'berth admin create'")) < 0)
+	            json_pack("{s:s, s:s, s:s}", "userid", userid, "password", pw, "comment",
+	                      "administrator created with 'berth admin create'")) < 0)
 		return 1;
 	explicit_bzero(pw, strlen(pw));
 	if (call_ok(c, "PUT", "/access/acl",
-		    json_pack("{s:s, s:s, s:s}", "path", "/", "roles", "Administrator", "users",
-			      userid)) < 0)
+	            json_pack("{s:s, s:s, s:s}", "path", "/", "roles", "Administrator", "users",
+	                      userid)) < 0)
 		return 1;
 	printf("Created %s with the Administrator role on '/'. Log in with realm 'Berth "
 	       "authentication server' (pve).\n",

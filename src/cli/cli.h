@@ -29,7 +29,7 @@ void cli_response_done(struct cli_response *r);
  * values; NULL for none. Returns 0 when a response arrived (any status), -errno when the
  * daemon could not be reached (message printed). */
 int cli_call(struct cli *c, const char *method, const char *path, json_t *params,
-	     struct cli_response *ret);
+             struct cli_response *ret);
 
 /* Print a failed response pvesh-style to stderr: "<status> <message>" then parameter
  * errors, one "<name>: <message>" per line. */

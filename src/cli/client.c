@@ -33,12 +33,14 @@ cli_connect(struct cli *c)
 		if (fd >= 0)
 			close(fd);
 		if (r == -EACCES)
-			fprintf(stderr, "berth: permission denied on %s - the CLI must run as root\n",
-				path);
+			fprintf(stderr,
+			        "berth: permission denied on %s - the CLI must run as root\n",
+			        path);
 		else
-			fprintf(stderr, "berth: cannot reach berthd at %s: %s (is it running? start it "
-					"with 'make run' or 'berthd --root %s')\n",
-				path, strerror(-r), c->root);
+			fprintf(stderr,
+			        "berth: cannot reach berthd at %s: %s (is it running? start it "
+			        "with 'make run' or 'berthd --root %s')\n",
+			        path, strerror(-r), c->root);
 		return r;
 	}
 	c->fd = fd;
@@ -73,7 +75,7 @@ urlencode_params(json_t *params)
 
 int
 cli_call(struct cli *c, const char *method, const char *path, json_t *params,
-	 struct cli_response *ret)
+         struct cli_response *ret)
 {
 	int r = cli_connect(c);
 	if (r < 0)
@@ -96,10 +98,10 @@ cli_call(struct cli *c, const char *method, const char *path, json_t *params,
 	bool body = streq(method, "POST") || streq(method, "PUT");
 	uint64_t id = ++c->next_id;
 	json_t *hdr = json_pack("{s:s, s:I, s:s, s:s}", "type", "request", "id", (json_int_t)id,
-				"method", method, "path", sb_str(&p));
+	                        "method", method, "path", sb_str(&p));
 	if (body)
 		json_object_set_new(hdr, "content_type",
-				    json_string("application/x-www-form-urlencoded"));
+		                    json_string("application/x-www-form-urlencoded"));
 	else
 		json_object_set_new(hdr, "query", json_string(encoded));
 	r = frame_send(c->fd, hdr, body ? encoded : NULL, body ? strlen(encoded) : 0, NULL, 0);

@@ -4,8 +4,9 @@
 
 #include <stdio.h>
 
-static const char *const verbs[] = { [API_GET] = "get", [API_POST] = "create", [API_PUT] = "set",
-				     [API_DELETE] = "delete" };
+static const char *const verbs[] = {
+	[API_GET] = "get", [API_POST] = "create", [API_PUT] = "set", [API_DELETE] = "delete"
+};
 
 static const char *
 type_text(const struct api_schema *s)
@@ -93,7 +94,8 @@ cmd_usage(const char *path, bool verbose, FILE *out)
 	int found = 0;
 	for (int m = API_GET; m <= API_DELETE; m++) {
 		json_t *params = json_object();
-		const struct api_route *rt = api_router_match(router, (enum api_method)m, path, params, NULL);
+		const struct api_route *rt =
+		        api_router_match(router, (enum api_method)m, path, params, NULL);
 		json_decref(params);
 		if (rt) {
 			route_usage(out, rt, path, verbose);
@@ -102,9 +104,10 @@ cmd_usage(const char *path, bool verbose, FILE *out)
 	}
 	api_router_free(router);
 	if (!found) {
-		fprintf(stderr, "berth: no API path '%s' (see GET /api2/json/berth/schema or "
-				"docs/api.md)\n",
-			path);
+		fprintf(stderr,
+		        "berth: no API path '%s' (see GET /api2/json/berth/schema or "
+		        "docs/api.md)\n",
+		        path);
 		return 1;
 	}
 	return 0;
@@ -128,7 +131,8 @@ route_columns(const char *method, const char *path)
 	if (!ret || ret->type != API_T_ARRAY || !ret->items || !ret->items->props)
 		return NULL;
 	size_t n = 0;
-	for (const struct api_schema *s = ret->items->props; s->name && n + 1 < ARRAY_SIZE(cols); s++)
+	for (const struct api_schema *s = ret->items->props; s->name && n + 1 < ARRAY_SIZE(cols);
+	     s++)
 		cols[n++] = s->name;
 	cols[n] = NULL;
 	return cols;

@@ -8,28 +8,29 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: berth [--root DIR] [--output-format text|json|json-pretty] COMMAND ...\n"
-		"\n"
-		"Commands:\n"
-		"  get PATH [--key value ...]      GET an API path (like pvesh get)\n"
-		"  create PATH [--key value ...]   POST (like pvesh create)\n"
-		"  set PATH [--key value ...]      PUT (like pvesh set)\n"
-		"  delete PATH [--key value ...]   DELETE (like pvesh delete)\n"
-		"  usage PATH [--verbose]          the methods and parameters of PATH\n"
-		"  task list|status|log|stop ...   tasks (berth task --help)\n"
-		"  admin create USERID             create an administrator (pve realm) once\n"
-		"  help                            this text\n"
-		"\n"
-		"PATH is relative to /api2/json, e.g. /nodes/localhost/status. Repeat --key to pass\n"
-		"a list. A command that starts a task follows its log and fails when the task\n"
-		"fails (with text output; json prints the task id). Talks to berthd over\n"
-		"<root>/run/api.sock as root@pam; --root defaults to /var/lib/berth.\n"
-		"VERB PATH --help shows the parameters of that call.\n");
+	        "Usage: berth [--root DIR] [--output-format text|json|json-pretty] COMMAND ...\n"
+	        "\n"
+	        "Commands:\n"
+	        "  get PATH [--key value ...]      GET an API path (like pvesh get)\n"
+	        "  create PATH [--key value ...]   POST (like pvesh create)\n"
+	        "  set PATH [--key value ...]      PUT (like pvesh set)\n"
+	        "  delete PATH [--key value ...]   DELETE (like pvesh delete)\n"
+	        "  usage PATH [--verbose]          the methods and parameters of PATH\n"
+	        "  task list|status|log|stop ...   tasks (berth task --help)\n"
+	        "  admin create USERID             create an administrator (pve realm) once\n"
+	        "  help                            this text\n"
+	        "\n"
+	        "PATH is relative to /api2/json, e.g. /nodes/localhost/status. Repeat --key to "
+	        "pass\n"
+	        "a list. A command that starts a task follows its log and fails when the task\n"
+	        "fails (with text output; json prints the task id). Talks to berthd over\n"
+	        "<root>/run/api.sock as root@pam; --root defaults to /var/lib/berth.\n"
+	        "VERB PATH --help shows the parameters of that call.\n");
 }
 
 static const char *const verb_methods[][2] = {
-	{ "get", "GET" }, { "create", "POST" }, { "set", "PUT" }, { "delete", "DELETE" },
-	{ "ls", "GET" },
+	{ "get", "GET" },       { "create", "POST" }, { "set", "PUT" },
+	{ "delete", "DELETE" }, { "ls", "GET" },
 };
 
 static bool
@@ -45,7 +46,8 @@ api_verb(struct cli *c, const char *method, int argc, char **argv)
 		fprintf(stderr, "berth: missing PATH\n");
 		return 2;
 	}
-	_cleanup_free_ char *path = argv[0][0] == '/' ? xstrdup(argv[0]) : xasprintf("/%s", argv[0]);
+	_cleanup_free_ char *path =
+	        argv[0][0] == '/' ? xstrdup(argv[0]) : xasprintf("/%s", argv[0]);
 	json_t *params = json_object();
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -54,7 +56,9 @@ api_verb(struct cli *c, const char *method, int argc, char **argv)
 			return cmd_usage(path, true, stdout);
 		}
 		if (a[0] != '-' || !a[1]) {
-			fprintf(stderr, "berth: unexpected argument '%s' (parameters are --key value)\n", a);
+			fprintf(stderr,
+			        "berth: unexpected argument '%s' (parameters are --key value)\n",
+			        a);
 			json_decref(params);
 			return 2;
 		}
@@ -128,7 +132,10 @@ main(int argc, char **argv)
 			else if (streq(f, "text"))
 				c.format = OUTPUT_TEXT;
 			else {
-				fprintf(stderr, "berth: unknown output format '%s' (text, json, json-pretty)\n", f);
+				fprintf(stderr,
+				        "berth: unknown output format '%s' (text, json, "
+				        "json-pretty)\n",
+				        f);
 				free(args);
 				return 2;
 			}
@@ -152,7 +159,8 @@ main(int argc, char **argv)
 			fprintf(stderr, "Usage: berth usage PATH [--verbose]\n");
 			ret = 2;
 		} else {
-			_cleanup_free_ char *p = args[1][0] == '/' ? xstrdup(args[1]) : xasprintf("/%s", args[1]);
+			_cleanup_free_ char *p =
+			        args[1][0] == '/' ? xstrdup(args[1]) : xasprintf("/%s", args[1]);
 			ret = cmd_usage(p, verbose, stdout);
 		}
 	} else if (streq(args[0], "task")) {

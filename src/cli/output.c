@@ -186,8 +186,8 @@ cli_print(const struct cli *c, json_t *data, const char *const *columns)
 {
 	FILE *out = stdout;
 	if (c->format != OUTPUT_TEXT) {
-		size_t flags = JSON_ENCODE_ANY | (c->format == OUTPUT_JSON_PRETTY ? JSON_INDENT(2)
-										: JSON_COMPACT);
+		size_t flags = JSON_ENCODE_ANY |
+		               (c->format == OUTPUT_JSON_PRETTY ? JSON_INDENT(2) : JSON_COMPACT);
 		char *s = json_dumps(data ? data : json_null(), flags);
 		fprintf(out, "%s\n", s ? s : "null");
 		free(s);

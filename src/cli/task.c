@@ -11,8 +11,9 @@ task_path(const char *upid, const char *what, char **ret)
 {
 	struct upid u;
 	if (upid_parse(upid, &u) < 0) {
-		fprintf(stderr, "berth: '%s' is not a task id (UPID:node:pid:pstart:time:type:id:user:)\n",
-			upid);
+		fprintf(stderr,
+		        "berth: '%s' is not a task id (UPID:node:pid:pstart:time:type:id:user:)\n",
+		        upid);
 		return -EINVAL;
 	}
 	*ret = xasprintf("/nodes/%s/tasks/%s%s%s", u.node, upid, what ? "/" : "", what ? what : "");
@@ -76,7 +77,7 @@ cli_follow_task(struct cli *c, const char *upid, bool print_log)
 		const char *st = json_string_value(json_object_get(d, "status"));
 		if (st && streq(st, "stopped")) {
 			_cleanup_free_ char *exitstatus =
-				xstrdup(json_string_value(json_object_get(d, "exitstatus")) ?: "");
+			        xstrdup(json_string_value(json_object_get(d, "exitstatus")) ?: "");
 			cli_response_done(&r);
 			print_new_lines(c, log_path, &seen, print_log);
 			bool ok = streq(exitstatus, "OK") || startswith(exitstatus, "WARNINGS: ");
@@ -90,23 +91,23 @@ cli_follow_task(struct cli *c, const char *upid, bool print_log)
 	}
 }
 
-static const char *const task_columns[] = { "upid", "type", "id", "user", "starttime", "endtime",
-					    "status", NULL };
+static const char *const task_columns[] = { "upid",      "type",    "id",     "user",
+	                                    "starttime", "endtime", "status", NULL };
 
 static void
 task_usage(FILE *out)
 {
 	fprintf(out, "Usage:\n"
-		     "  berth task list [--limit N] [--source archive|active|all] [--errors]\n"
-		     "                  [--typefilter TYPE] [--vmid ID] [--userfilter USER]\n"
-		     "  berth task status UPID\n"
-		     "  berth task log UPID [--follow] [--start N] [--limit N]\n"
-		     "  berth task stop UPID\n");
+	             "  berth task list [--limit N] [--source archive|active|all] [--errors]\n"
+	             "                  [--typefilter TYPE] [--vmid ID] [--userfilter USER]\n"
+	             "  berth task status UPID\n"
+	             "  berth task log UPID [--follow] [--start N] [--limit N]\n"
+	             "  berth task stop UPID\n");
 }
 
 static int
 simple_call(struct cli *c, const char *method, const char *path, json_t *params,
-	    const char *const *columns)
+            const char *const *columns)
 {
 	struct cli_response r;
 	int k = cli_call(c, method, path, params, &r);
@@ -165,11 +166,11 @@ cmd_task(struct cli *c, int argc, char **argv)
 		for (int i = 2; i < argc; i++) {
 			if (streq(argv[i], "--follow") || streq(argv[i], "-f"))
 				follow = true;
-			else if ((streq(argv[i], "--start") || streq(argv[i], "--limit")) && i + 1 < argc) {
+			else if ((streq(argv[i], "--start") || streq(argv[i], "--limit")) &&
+			         i + 1 < argc) {
 				json_object_set_new(params, argv[i] + 2, json_string(argv[i + 1]));
 				i++;
-			}
-			else {
+			} else {
 				json_decref(params);
 				task_usage(stderr);
 				return 2;

@@ -17,22 +17,23 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: berthd [OPTIONS]\n"
-		"\n"
-		"The Berth root daemon: API, config store, tasks; it starts the HTTPS proxy.\n"
-		"\n"
-		"Options:\n"
-		"  --root DIR          state directory (default /var/lib/berth)\n"
-		"  --listen ADDR:PORT  HTTPS address (default 0.0.0.0:8006; [::]:8006 for IPv6)\n"
-		"  --node NAME         node name (default: the host name)\n"
-		"  --foreground        stay in the foreground, log to stderr\n"
-		"  --www DIR           static files of the web UI (default: %s)\n"
-		"  --proxy-user USER   unprivileged user of the proxy (default berth, else nobody)\n"
-		"  --pam-service NAME  PAM service of the pam realm (default berth)\n"
-		"  --login-delay MS    delay of failed-authentication answers (default 3000)\n"
-		"  --version           print the version\n"
-		"  --help              this text\n",
-		BERTH_DEFAULT_WWW);
+	        "Usage: berthd [OPTIONS]\n"
+	        "\n"
+	        "The Berth root daemon: API, config store, tasks; it starts the HTTPS proxy.\n"
+	        "\n"
+	        "Options:\n"
+	        "  --root DIR          state directory (default /var/lib/berth)\n"
+	        "  --listen ADDR:PORT  HTTPS address (default 0.0.0.0:8006; [::]:8006 for IPv6)\n"
+	        "  --node NAME         node name (default: the host name)\n"
+	        "  --foreground        stay in the foreground, log to stderr\n"
+	        "  --www DIR           static files of the web UI (default: %s)\n"
+	        "  --proxy-user USER   unprivileged user of the proxy (default berth, else "
+	        "nobody)\n"
+	        "  --pam-service NAME  PAM service of the pam realm (default berth)\n"
+	        "  --login-delay MS    delay of failed-authentication answers (default 3000)\n"
+	        "  --version           print the version\n"
+	        "  --help              this text\n",
+	        BERTH_DEFAULT_WWW);
 }
 
 /* "node names" follow PVE: letters, digits and inner dashes */
@@ -43,8 +44,8 @@ node_name_valid(const char *n)
 	if (!len || len > 63 || n[0] == '-' || n[len - 1] == '-')
 		return false;
 	for (const char *p = n; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      *p == '-'))
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-'))
 			return false;
 	return true;
 }
@@ -94,17 +95,27 @@ main(int argc, char **argv)
 		*dot = '\0';
 	struct daemon d = {
 		.opt = { .root = "/var/lib/berth",
-			 .listen = "0.0.0.0:8006",
-			 .node = hostname,
-			 .www = BERTH_DEFAULT_WWW,
-			 .proxy_user = "berth",
-			 .pam_service = "berth",
-			 .failed_login_delay_ms = 3000 },
+		         .listen = "0.0.0.0:8006",
+		         .node = hostname,
+		         .www = BERTH_DEFAULT_WWW,
+		         .proxy_user = "berth",
+		         .pam_service = "berth",
+		         .failed_login_delay_ms = 3000 },
 		.lock_fd = -1,
 	};
 
-	enum { OPT_ROOT = 256, OPT_LISTEN, OPT_NODE, OPT_FG, OPT_WWW, OPT_PUSER, OPT_PAM, OPT_DELAY,
-	       OPT_VERSION, OPT_HELP };
+	enum {
+		OPT_ROOT = 256,
+		OPT_LISTEN,
+		OPT_NODE,
+		OPT_FG,
+		OPT_WWW,
+		OPT_PUSER,
+		OPT_PAM,
+		OPT_DELAY,
+		OPT_VERSION,
+		OPT_HELP
+	};
 	static const struct option options[] = {
 		{ "root", required_argument, NULL, OPT_ROOT },
 		{ "listen", required_argument, NULL, OPT_LISTEN },
@@ -162,13 +173,15 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (geteuid() != 0) {
-		fprintf(stderr, "berthd: must run as root (it manages guests, storage and the network)\n");
+		fprintf(stderr,
+		        "berthd: must run as root (it manages guests, storage and the network)\n");
 		return 1;
 	}
 	if (!node_name_valid(d.opt.node)) {
-		fprintf(stderr, "berthd: '%s' is not a valid node name (letters, digits, '-'); "
-				"pass --node NAME\n",
-			d.opt.node);
+		fprintf(stderr,
+		        "berthd: '%s' is not a valid node name (letters, digits, '-'); "
+		        "pass --node NAME\n",
+		        d.opt.node);
 		return 2;
 	}
 	if (d.opt.root[0] != '/') {

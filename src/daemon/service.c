@@ -95,15 +95,15 @@ conn_flush(struct conn *c)
 
 static void
 send_response(struct conn *c, uint64_t id, int status, const char *message, const char *body,
-	      size_t body_len)
+              size_t body_len)
 {
 	if (c->closed)
 		return;
 	json_t *hdr = json_pack("{s:s, s:I, s:i, s:s}", "type", "response", "id", (json_int_t)id,
-				"status", status, "message", message);
+	                        "status", status, "message", message);
 	if (body)
 		json_object_set_new(hdr, "content_type",
-				    json_string("application/json;charset=UTF-8"));
+		                    json_string("application/json;charset=UTF-8"));
 	frame_writer_push(&c->wr, hdr, body, body ? body_len : 0, NULL, 0);
 	conn_flush(c);
 }
@@ -159,7 +159,7 @@ on_api_done(struct api_call *call, struct api_response *resp)
 		uv_timer_start(&dl->timer, on_delay_done, resp->delay_ms, 0);
 	} else {
 		send_response(c, call->transport_id, resp->status, resp->message, resp->body,
-			      resp->body_len);
+		              resp->body_len);
 		conn_unref(c);
 	}
 	api_call_free(call);
@@ -177,7 +177,7 @@ handle_frame(struct conn *c, struct frame *f)
 	const char *type = hdr_str(f->hdr, "type");
 	if (!streq(type, "request")) {
 		log_warn("ignoring a '%s' message on the %s socket", type,
-			 c->source == API_SOURCE_PROXY ? "proxy" : "API");
+		         c->source == API_SOURCE_PROXY ? "proxy" : "API");
 		return;
 	}
 	struct api_request req = {
@@ -286,7 +286,7 @@ on_accept(uv_poll_t *p, int status, int events)
 		uid_t want = proxy ? d->proxy_uid : 0;
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != want) {
 			log_warn("refused a connection on the %s socket from uid %d",
-				 proxy ? "proxy" : "API", (int)cred.uid);
+			         proxy ? "proxy" : "API", (int)cred.uid);
 			close(fd);
 			continue;
 		}
@@ -369,7 +369,7 @@ on_proxy_exit(uv_process_t *p, int64_t status, int sig)
 		return;
 	unsigned delay = MIN(1000u * (d->proxy_restarts + 1), 10000u);
 	log_warn("proxy exited (%s %d); restarting it in %u ms", sig ? "signal" : "status",
-		 sig ? sig : (int)status, delay);
+	         sig ? sig : (int)status, delay);
 	d->proxy_restarts++;
 	uv_timer_start(&d->proxy_restart_timer, on_proxy_restart, delay, 0);
 }
@@ -377,11 +377,15 @@ on_proxy_exit(uv_process_t *p, int64_t status, int sig)
 static void
 spawn_proxy(struct daemon *d)
 {
-	char *args[] = { d->exe,     "--internal-proxy", "--listen",   (char *)d->opt.listen,
-			 "--cert",   d->cert_path,	 "--key",      d->key_path,
-			 "--www",    (char *)d->opt.www, "--upstream", d->proxy_sock,
-			 "--user",   (char *)d->opt.proxy_user, "--port-file", d->port_file,
-			 NULL };
+	char *args[] = { d->exe,        "--internal-proxy",
+		         "--listen",    (char *)d->opt.listen,
+		         "--cert",      d->cert_path,
+		         "--key",       d->key_path,
+		         "--www",       (char *)d->opt.www,
+		         "--upstream",  d->proxy_sock,
+		         "--user",      (char *)d->opt.proxy_user,
+		         "--port-file", d->port_file,
+		         NULL };
 	uv_stdio_container_t stdio[3] = {
 		{ .flags = UV_IGNORE },
 		{ .flags = UV_INHERIT_FD, .data.fd = STDOUT_FILENO },
@@ -411,14 +415,16 @@ resolve_proxy_user(struct daemon *d, struct error *err)
 {
 	struct passwd *pw = getpwnam(d->opt.proxy_user);
 	if (!pw) {
-		log_warn("user '%s' does not exist; the proxy runs as 'nobody' (scripts/setup-host.sh "
-			 "creates '%s')",
-			 d->opt.proxy_user, d->opt.proxy_user);
+		log_warn("user '%s' does not exist; the proxy runs as 'nobody' "
+		         "(scripts/setup-host.sh "
+		         "creates '%s')",
+		         d->opt.proxy_user, d->opt.proxy_user);
 		d->opt.proxy_user = "nobody";
 		pw = getpwnam("nobody");
 	}
 	if (!pw)
-		return error_set(err, ENOENT, "neither user '%s' nor 'nobody' exists", d->opt.proxy_user);
+		return error_set(err, ENOENT, "neither user '%s' nor 'nobody' exists",
+		                 d->opt.proxy_user);
 	d->proxy_uid = pw->pw_uid;
 	d->proxy_gid = pw->pw_gid;
 	return 0;
@@ -431,7 +437,7 @@ on_stop_signal(uv_signal_t *s, int signum)
 {
 	struct daemon *d = s->data;
 	log_info("received %s, shutting down (guests and tasks keep running)",
-		 signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	         signum == SIGTERM ? "SIGTERM" : "SIGINT");
 	d->stopping = true;
 	uv_stop(d->loop);
 }
@@ -498,8 +504,8 @@ daemon_run(struct daemon *d, struct error *err)
 	r = authcache_new(d->store, &api->auth);
 	if (r < 0)
 		return error_errno(err, r, "unable to load the access configuration");
-	const char *worker_argv[] = { d->exe, "--worker", "--root", d->opt.root, "--node",
-				      d->opt.node, NULL };
+	const char *worker_argv[] = { d->exe,   "--worker",  "--root", d->opt.root,
+		                      "--node", d->opt.node, NULL };
 	r = taskmgr_open(d->loop, d->task_dir, d->opt.node, worker_argv, &d->tasks, err);
 	if (r < 0)
 		return r;
@@ -534,7 +540,7 @@ daemon_run(struct daemon *d, struct error *err)
 
 	spawn_proxy(d);
 	log_info("berthd %s started: node '%s', root '%s', listening on %s", BERTH_VERSION,
-		 d->opt.node, d->opt.root, d->opt.listen);
+	         d->opt.node, d->opt.root, d->opt.listen);
 
 	uv_run(d->loop, UV_RUN_DEFAULT);
 

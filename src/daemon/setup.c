@@ -116,9 +116,9 @@ ensure_config_files(struct daemon *d, struct error *err)
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *storage =
-		xasprintf("dir: local\n\tpath %s\n\tcontent iso,vztmpl,backup,images,rootdir,"
-			  "snippets\n\tshared 0\n",
-			  local);
+	        xasprintf("dir: local\n\tpath %s\n\tcontent iso,vztmpl,backup,images,rootdir,"
+	                  "snippets\n\tshared 0\n",
+	                  local);
 	return store_default(d->store, "storage.cfg", storage, err);
 }
 
@@ -139,7 +139,8 @@ daemon_prepare(struct daemon *d, struct error *err)
 
 	int r;
 	if ((r = make_dir(root, 0755, err)) < 0 || (r = make_dir(d->run_dir, 0755, err)) < 0 ||
-	    (r = make_dir(d->task_dir, 0700, err)) < 0 || (r = make_dir(d->priv_dir, 0700, err)) < 0)
+	    (r = make_dir(d->task_dir, 0700, err)) < 0 ||
+	    (r = make_dir(d->priv_dir, 0700, err)) < 0)
 		return r;
 
 	/* one daemon per root */
@@ -148,7 +149,8 @@ daemon_prepare(struct daemon *d, struct error *err)
 	if (d->lock_fd < 0)
 		return error_errno(err, negative_errno(), "unable to open '%s'", lock);
 	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0)
-		return error_set(err, EBUSY, "another berthd is already running with root '%s'", root);
+		return error_set(err, EBUSY, "another berthd is already running with root '%s'",
+		                 root);
 
 	r = store_open(d->db_path, d->lock_dir, &d->store, err);
 	if (r < 0)
@@ -187,8 +189,8 @@ print_urls(const char *listen, FILE *out)
 				    (i->ifa_flags & IFF_LOOPBACK))
 					continue;
 				char addr[INET_ADDRSTRLEN];
-				inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, addr,
-					  sizeof(addr));
+				inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr,
+				          addr, sizeof(addr));
 				fprintf(out, "    https://%s:%s/\n", addr, port);
 			}
 			freeifaddrs(ifs);
@@ -208,22 +210,24 @@ daemon_print_welcome(struct daemon *d)
 	char *slash = strrchr(bindir, '/');
 	if (slash)
 		*slash = '\0';
-	fprintf(out, "\nBerth %s is running (node '%s', state in %s).\n", BERTH_VERSION, d->opt.node,
-		d->opt.root);
+	fprintf(out, "\nBerth %s is running (node '%s', state in %s).\n", BERTH_VERSION,
+	        d->opt.node, d->opt.root);
 	fprintf(out, "  Open the web interface or point API clients at:\n");
 	print_urls(d->opt.listen, out);
 	fprintf(out, "  The certificate is self-signed (SHA-256 fingerprint %s).\n",
-		d->api.ssl_fingerprint ? d->api.ssl_fingerprint : "unknown");
+	        d->api.ssl_fingerprint ? d->api.ssl_fingerprint : "unknown");
 	if (root_has_password()) {
-		fprintf(out, "  Log in as user 'root', realm 'Linux PAM' (root@pam), with this host's "
-			     "root password.\n");
+		fprintf(out,
+		        "  Log in as user 'root', realm 'Linux PAM' (root@pam), with this host's "
+		        "root password.\n");
 	} else {
-		fprintf(out, "  root has no usable password on this host, so root@pam cannot log in.\n"
-			     "  Create an administrator once (you choose the password):\n"
-			     "    %s/berth --root %s admin create admin@pve\n"
-			     "  or give root a password with 'passwd root'.\n",
-			bindir, d->opt.root);
+		fprintf(out,
+		        "  root has no usable password on this host, so root@pam cannot log in.\n"
+		        "  Create an administrator once (you choose the password):\n"
+		        "    %s/berth --root %s admin create admin@pve\n"
+		        "  or give root a password with 'passwd root'.\n",
+		        bindir, d->opt.root);
 	}
 	fprintf(out, "  The CLI works as root on this host: %s/berth --root %s get /version\n\n",
-		bindir, d->opt.root);
+	        bindir, d->opt.root);
 }

@@ -49,7 +49,8 @@ worker_main(int argc, char **argv)
 		error_prefix(&open_error, "unable to open the config store");
 		struct task_type *fallback = xcalloc(api_task_types_count, sizeof(*fallback));
 		for (size_t i = 0; i < api_task_types_count; i++)
-			fallback[i] = (struct task_type){ api_task_types[i].name, store_unavailable };
+			fallback[i] =
+			        (struct task_type){ api_task_types[i].name, store_unavailable };
 		int r = task_worker_main(fallback, api_task_types_count, &env);
 		free(fallback);
 		return r;

@@ -47,7 +47,8 @@ ssize_t
 frame_reader_fill(struct frame_reader *r, int fd)
 {
 	sb_grow(&r->in, 65536);
-	struct iovec iov = { .iov_base = r->in.buf + r->in.len, .iov_len = r->in.cap - r->in.len - 1 };
+	struct iovec iov = { .iov_base = r->in.buf + r->in.len,
+		             .iov_len = r->in.cap - r->in.len - 1 };
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * 16)];
 		struct cmsghdr align;
@@ -135,7 +136,7 @@ frame_reader_done(struct frame_reader *r)
 
 void
 frame_writer_push(struct frame_writer *w, json_t *hdr, const void *payload, size_t len,
-		  const int *fds, unsigned n_fds)
+                  const int *fds, unsigned n_fds)
 {
 	if (n_fds > FRAME_MAX_FDS)
 		abort(); /* programming error */

@@ -19,9 +19,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define FRAME_MAX       (16u << 20) /* hard limit for one frame; bigger data goes by fd */
-#define FRAME_MAX_FDS   4
-#define FRAME_PREFIX    8
+#define FRAME_MAX     (16u << 20) /* hard limit for one frame; bigger data goes by fd */
+#define FRAME_MAX_FDS 4
+#define FRAME_PREFIX  8
 
 struct frame {
 	json_t *hdr;
@@ -61,7 +61,7 @@ struct frame_writer {
 /* Queue a frame. Takes ownership of hdr (its "fds" member is set here) and of fds (closed
  * once sent, or by frame_writer_done). */
 void frame_writer_push(struct frame_writer *w, json_t *hdr, const void *payload, size_t len,
-		       const int *fds, unsigned n_fds);
+                       const int *fds, unsigned n_fds);
 /* Send as much as possible: 1 = queue empty, 0 = data left (wait for POLLOUT), -errno. */
 int frame_writer_flush(struct frame_writer *w, int fd);
 static inline bool
@@ -74,6 +74,6 @@ void frame_writer_done(struct frame_writer *w);
 /* Blocking helpers for simple peers (the CLI, task workers). frame_send takes ownership of
  * hdr; the caller keeps its fds (copies are sent). */
 int frame_send(int fd, json_t *hdr, const void *payload, size_t len, const int *fds,
-	       unsigned n_fds);
+               unsigned n_fds);
 /* Blocks until one frame arrived (1), EOF (0) or an error (-errno); r keeps unread bytes. */
 int frame_recv(int fd, struct frame_reader *r, struct frame *ret);

@@ -12,9 +12,10 @@ parse_proc_stat_cpu(const char *text, struct cpu_times *ret)
 {
 	struct cpu_times t = { 0 };
 	int n = sscanf(text,
-		       "cpu %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
-		       " %" SCNu64 " %" SCNu64,
-		       &t.user, &t.nice, &t.system, &t.idle, &t.iowait, &t.irq, &t.softirq, &t.steal);
+	               "cpu %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+	               " %" SCNu64 " %" SCNu64,
+	               &t.user, &t.nice, &t.system, &t.idle, &t.iowait, &t.irq, &t.softirq,
+	               &t.steal);
 	if (n < 4)
 		return -EBADMSG;
 	*ret = t;
@@ -137,7 +138,7 @@ hoststats_sample(struct hoststats *h)
 	if (h->have_last) {
 		uint64_t busy_now = t.user + t.nice + t.system + t.irq + t.softirq + t.steal;
 		uint64_t busy_then = h->last.user + h->last.nice + h->last.system + h->last.irq +
-				     h->last.softirq + h->last.steal;
+		                     h->last.softirq + h->last.steal;
 		uint64_t total_now = busy_now + t.idle + t.iowait;
 		uint64_t total_then = busy_then + h->last.idle + h->last.iowait;
 		if (total_now > total_then) {

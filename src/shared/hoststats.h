@@ -17,13 +17,13 @@ struct meminfo {
 };
 
 struct cpuinfo {
-	unsigned cpus;    /* logical CPUs */
+	unsigned cpus; /* logical CPUs */
 	unsigned sockets;
-	unsigned cores;   /* physical cores over all sockets */
+	unsigned cores; /* physical cores over all sockets */
 	char model[128];
 	char mhz[32];
-	bool hvm;         /* vmx or svm flag */
-	char *flags;      /* caller frees (cpuinfo_done) */
+	bool hvm;    /* vmx or svm flag */
+	char *flags; /* caller frees (cpuinfo_done) */
 };
 
 int parse_proc_stat_cpu(const char *text, struct cpu_times *ret);

@@ -83,9 +83,9 @@ kvconfig_format(const json_t *conf, const char **ret_bad_key)
 		if (streq(keys[i], "description") || streq(keys[i], "digest"))
 			continue;
 		json_t *val = json_object_get(conf, keys[i]);
-		_cleanup_free_ char *text = json_is_string(val)
-						    ? xstrdup(json_string_value(val))
-						    : json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT);
+		_cleanup_free_ char *text =
+		        json_is_string(val) ? xstrdup(json_string_value(val))
+		                            : json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT);
 		if (!text || has_crlf(text) || has_crlf(keys[i])) {
 			if (ret_bad_key)
 				*ret_bad_key = keys[i];

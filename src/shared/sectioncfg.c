@@ -58,7 +58,8 @@ sectioncfg_parse(const char *text, struct sectioncfg **ret)
 				cur = NULL;
 				continue;
 			}
-			cfg->sections = xrealloc(cfg->sections, (cfg->n + 1) * sizeof(struct section));
+			cfg->sections =
+			        xrealloc(cfg->sections, (cfg->n + 1) * sizeof(struct section));
 			cur = &cfg->sections[cfg->n++];
 			cur->type = xstrdup(type);
 			cur->id = xstrdup(id);

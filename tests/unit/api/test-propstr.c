@@ -13,14 +13,24 @@ static const char *const models[] = { "virtio", "e1000", NULL };
 static const struct api_schema net[] = {
 	{ .name = "model", .type = API_T_STRING, .enums = models, .default_key = true },
 	{ .name = "macaddr", .type = API_T_STRING, .format = "mac-addr", .optional = true },
-	{ .name = "virtio", .type = API_T_STRING, .alias = "macaddr", .key_alias = "model",
+	{ .name = "virtio",
+	  .type = API_T_STRING,
+	  .alias = "macaddr",
+	  .key_alias = "model",
 	  .optional = true },
-	{ .name = "e1000", .type = API_T_STRING, .alias = "macaddr", .key_alias = "model",
+	{ .name = "e1000",
+	  .type = API_T_STRING,
+	  .alias = "macaddr",
+	  .key_alias = "model",
 	  .optional = true },
 	{ .name = "bridge", .type = API_T_STRING, .format = "pve-bridge-id", .optional = true },
 	{ .name = "firewall", .type = API_T_BOOLEAN, .optional = true },
-	{ .name = "tag", .type = API_T_INTEGER, .minimum = 1, .maximum = 4094,
-	  .flags = API_F_HAS_MIN | API_F_HAS_MAX, .optional = true },
+	{ .name = "tag",
+	  .type = API_T_INTEGER,
+	  .minimum = 1,
+	  .maximum = 4094,
+	  .flags = API_F_HAS_MIN | API_F_HAS_MAX,
+	  .optional = true },
 	PARAM_END,
 };
 
@@ -103,7 +113,8 @@ test_pve_refusals_have_pve_texts(void **state)
 		const char *text, *msg;
 	} cases[] = {
 		{ "virtio,bogus=1", "invalid key in comma-separated list property: bogus\n" },
-		{ "virtio,bridge=a,bridge=b", "duplicate key in comma-separated list property: bridge\n" },
+		{ "virtio,bridge=a,bridge=b",
+		  "duplicate key in comma-separated list property: bridge\n" },
 		{ "virtio,e1000", "duplicate key in comma-separated list property: model\n" },
 		{ "virtio=BC:24:11:2E:7A:1F,macaddr=BC:24:11:2E:7A:10",
 		  "duplicate key in comma-separated list property: macaddr\n" },
@@ -123,11 +134,12 @@ test_value_errors_are_listed_under_format_error(void **state)
 {
 	char *m = parse_error(net, "virtio,tag=5000,bridge=vm br");
 	assert_string_equal(m, "format error\n"
-			       "net0.bridge: invalid format - invalid bridge ID 'vm br'\n\n"
-			       "net0.tag: value must have a maximum value of 4094\n");
+	                       "net0.bridge: invalid format - invalid bridge ID 'vm br'\n\n"
+	                       "net0.tag: value must have a maximum value of 4094\n");
 	free(m);
 	m = parse_error(net, "bridge=vmbr0");
-	assert_string_equal(m, "format error\nnet0.model: property is missing and it is not optional\n");
+	assert_string_equal(
+	        m, "format error\nnet0.model: property is missing and it is not optional\n");
 	free(m);
 }
 
@@ -158,7 +170,7 @@ test_sizes_parse_and_format_like_pve(void **state)
 		uint64_t bytes;
 		const char *text;
 	} f[] = { { 32ull << 30, "32G" }, { 512ull << 20, "512M" }, { 707456ull << 10, "707456K" },
-		  { 1000, "1000" },	  { 2ull << 40, "2T" },	       { 0, "0T" } };
+		  { 1000, "1000" },       { 2ull << 40, "2T" },     { 0, "0T" } };
 	for (size_t i = 0; i < ARRAY_SIZE(f); i++) {
 		char *s = size_format(f[i].bytes);
 		assert_string_equal(s, f[i].text);

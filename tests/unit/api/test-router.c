@@ -101,7 +101,7 @@ test_every_route_is_found_by_its_own_path(void **state)
 		const struct api_route *got = match(rt->method, path, &p, &exists);
 		if (got != rt)
 			fail_msg("%s %s resolved to %s", api_method_name(rt->method), path,
-				 got ? got->path : "nothing");
+			         got ? got->path : "nothing");
 		json_decref(p);
 	}
 }
@@ -150,7 +150,8 @@ test_json_bodies_must_be_objects(void **state)
 static void
 test_auth_values_are_found_like_pve_extract_auth_value(void **state)
 {
-	char *v = auth_value("foo=1; PVEAuthCookie=PVE%3Aroot%40pam%3AABC::sig; x=y", "PVEAuthCookie");
+	char *v = auth_value("foo=1; PVEAuthCookie=PVE%3Aroot%40pam%3AABC::sig; x=y",
+	                     "PVEAuthCookie");
 	assert_string_equal(v, "PVE:root@pam:ABC::sig");
 	free(v);
 	v = auth_value("PVEAPIToken root@pam!t=abc", "PVEAPIToken");

@@ -14,12 +14,19 @@ static const char *const colors[] = { "red", "green", NULL };
 static const struct api_schema params[] = {
 	PARAM_NODE,
 	PARAM_VMID,
-	{ .name = "count", .type = API_T_INTEGER, .optional = true, .minimum = 1, .maximum = 10,
+	{ .name = "count",
+	  .type = API_T_INTEGER,
+	  .optional = true,
+	  .minimum = 1,
+	  .maximum = 10,
 	  .flags = API_F_HAS_MIN | API_F_HAS_MAX },
 	{ .name = "ratio", .type = API_T_NUMBER, .optional = true },
 	{ .name = "flag", .type = API_T_BOOLEAN, .optional = true },
 	{ .name = "color", .type = API_T_STRING, .enums = colors, .optional = true },
-	{ .name = "name", .type = API_T_STRING, .pattern = "[a-z]+", .max_length = 8,
+	{ .name = "name",
+	  .type = API_T_STRING,
+	  .pattern = "[a-z]+",
+	  .max_length = 8,
 	  .optional = true },
 	{ .name = "ids", .type = API_T_STRING, .format = "pve-vmid-list", .optional = true },
 	{ .name = "path", .type = API_T_STRING, .optional = true, .requires = "privs" },
@@ -68,8 +75,8 @@ test_valid_parameters_come_out_typed(void **state)
 {
 	json_t *out, *errors;
 	assert_int_equal(run(&out, &errors, "node=pve", "vmid=100", "count=+3", "ratio=0.5",
-			     "flag=1", "color=red", NULL),
-			 0);
+	                     "flag=1", "color=red", NULL),
+	                 0);
 	assert_true(json_is_integer(json_object_get(out, "vmid")));
 	assert_int_equal(json_integer_value(json_object_get(out, "vmid")), 100);
 	assert_int_equal(json_integer_value(json_object_get(out, "count")), 3);
@@ -87,7 +94,7 @@ test_missing_and_unknown_parameters_use_pve_texts(void **state)
 	assert_int_equal(run(&out, &errors, "vmid=100", "bogus=1", NULL), -EINVAL);
 	assert_string_equal(err(errors, "node"), "property is missing and it is not optional");
 	assert_string_equal(err(errors, "bogus"), "property is not defined in schema and the "
-						  "schema does not allow additional properties");
+	                                          "schema does not allow additional properties");
 	json_decref(errors);
 }
 
@@ -96,7 +103,7 @@ test_type_checks_name_the_type_and_value(void **state)
 {
 	json_t *out, *errors;
 	assert_int_equal(run(&out, &errors, "node=pve", "vmid=abc", "flag=true", "ratio=1e", NULL),
-			 -EINVAL);
+	                 -EINVAL);
 	assert_string_equal(err(errors, "vmid"), "type check ('integer') failed - got 'abc'");
 	assert_string_equal(err(errors, "flag"), "type check ('boolean') failed - got 'true'");
 	assert_string_equal(err(errors, "ratio"), "type check ('number') failed - got '1e'");
@@ -122,15 +129,17 @@ test_range_enum_pattern_and_length_refusals(void **state)
 {
 	json_t *out, *errors;
 	assert_int_equal(run(&out, &errors, "node=pve", "vmid=99", "count=11", "color=blue",
-			     "name=ABC", NULL),
-			 -EINVAL);
-	assert_string_equal(err(errors, "vmid"), "invalid format - value does not look like a valid VM ID\n");
+	                     "name=ABC", NULL),
+	                 -EINVAL);
+	assert_string_equal(err(errors, "vmid"),
+	                    "invalid format - value does not look like a valid VM ID\n");
 	assert_string_equal(err(errors, "count"), "value must have a maximum value of 10");
 	assert_string_equal(err(errors, "color"),
-			    "value 'blue' does not have a value in the enumeration 'red, green'");
+	                    "value 'blue' does not have a value in the enumeration 'red, green'");
 	assert_string_equal(err(errors, "name"), "value does not match the regex pattern");
 	json_decref(errors);
-	assert_int_equal(run(&out, &errors, "node=pve", "vmid=100", "name=abcdefghi", NULL), -EINVAL);
+	assert_int_equal(run(&out, &errors, "node=pve", "vmid=100", "name=abcdefghi", NULL),
+	                 -EINVAL);
 	assert_string_equal(err(errors, "name"), "value may only be 8 characters long");
 	json_decref(errors);
 }
@@ -141,9 +150,9 @@ test_format_errors_carry_the_format_reason(void **state)
 	json_t *out, *errors;
 	assert_int_equal(run(&out, &errors, "node=-bad", "vmid=100", "mail=x", NULL), -EINVAL);
 	assert_string_equal(err(errors, "node"),
-			    "invalid format - value does not look like a valid node name\n");
+	                    "invalid format - value does not look like a valid node name\n");
 	assert_string_equal(err(errors, "mail"),
-			    "invalid format - value does not look like a valid email address\n");
+	                    "invalid format - value does not look like a valid email address\n");
 	json_decref(errors);
 	/* -opt allows empty */
 	assert_int_equal(run(&out, &errors, "node=pve", "vmid=100", "mail=", NULL), 0);
@@ -161,7 +170,7 @@ test_list_format_checks_each_element_and_joins_repeated_keys(void **state)
 	json_decref(errors);
 	assert_int_equal(run(&out, &errors, "node=pve", "vmid=100", "ids=100 12", NULL), -EINVAL);
 	assert_string_equal(err(errors, "ids"),
-			    "invalid format - value does not look like a valid VM ID\n");
+	                    "invalid format - value does not look like a valid VM ID\n");
 	json_decref(errors);
 }
 
@@ -187,7 +196,7 @@ static void
 test_json_scalars_validate_like_text(void **state)
 {
 	json_t *raw = json_pack("{s:s, s:i, s:b, s:f}", "node", "pve", "vmid", 100, "flag", 1,
-				"ratio", 2.5);
+	                        "ratio", 2.5);
 	json_t *errors = json_object(), *out = NULL;
 	assert_int_equal(schema_validate(params, raw, &out, errors), 0);
 	assert_int_equal(json_integer_value(json_object_get(out, "flag")), 1);
@@ -196,7 +205,7 @@ test_json_scalars_validate_like_text(void **state)
 	raw = json_pack("{s:s, s:b}", "node", "pve", "vmid", 1);
 	assert_int_equal(schema_validate(params, raw, &out, errors), -EINVAL);
 	assert_string_equal(err(errors, "vmid"),
-			    "type check ('integer') failed - got JSON::PP::Boolean");
+	                    "type check ('integer') failed - got JSON::PP::Boolean");
 	json_decref(raw);
 	json_decref(errors);
 }

@@ -20,9 +20,9 @@ test_proc_stat_and_meminfo_parse(void **state)
 	assert_int_equal(parse_proc_stat_cpu("intr 1 2\n", &t), -EBADMSG);
 	struct meminfo m;
 	assert_int_equal(parse_meminfo("MemTotal:       2048 kB\nMemFree:  1024 kB\n"
-				       "MemAvailable:   1536 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n",
-				       &m),
-			 0);
+	                               "MemAvailable:   1536 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n",
+	                               &m),
+	                 0);
 	assert_true(m.total == 2048 * 1024ull && m.available == 1536 * 1024ull);
 	assert_int_equal(parse_meminfo("nothing\n", &m), -EBADMSG);
 }
@@ -31,10 +31,10 @@ static void
 test_cpuinfo_counts_sockets_cores_and_hvm(void **state)
 {
 	const char *text = "processor\t: 0\nmodel name\t: Test CPU\ncpu MHz\t\t: 2000.000\n"
-			   "physical id\t: 0\ncpu cores\t: 2\nflags\t\t: fpu vmx sse\n\n"
-			   "processor\t: 1\nphysical id\t: 0\ncpu cores\t: 2\n\n"
-			   "processor\t: 2\nphysical id\t: 1\ncpu cores\t: 2\n\n"
-			   "processor\t: 3\nphysical id\t: 1\ncpu cores\t: 2\n";
+	                   "physical id\t: 0\ncpu cores\t: 2\nflags\t\t: fpu vmx sse\n\n"
+	                   "processor\t: 1\nphysical id\t: 0\ncpu cores\t: 2\n\n"
+	                   "processor\t: 2\nphysical id\t: 1\ncpu cores\t: 2\n\n"
+	                   "processor\t: 3\nphysical id\t: 1\ncpu cores\t: 2\n";
 	struct cpuinfo c;
 	assert_int_equal(parse_cpuinfo(text, &c), 0);
 	assert_int_equal(c.cpus, 4);
@@ -50,7 +50,7 @@ static void
 test_sectioncfg_round_trips_storage_cfg(void **state)
 {
 	const char *text = "dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl\n\tshared\n\n"
-			   "# comment\nbtrfs: b1\n\tpath /mnt/b\n";
+	                   "# comment\nbtrfs: b1\n\tpath /mnt/b\n";
 	struct sectioncfg *cfg;
 	assert_int_equal(sectioncfg_parse(text, &cfg), 0);
 	assert_int_equal(cfg->n, 2);
@@ -60,8 +60,9 @@ test_sectioncfg_round_trips_storage_cfg(void **state)
 	assert_string_equal(section_get(s, "shared"), "1");
 	char *out;
 	assert_int_equal(sectioncfg_format(cfg, &out), 0);
-	assert_string_equal(out, "dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl\n\tshared 1\n\n"
-				 "btrfs: b1\n\tpath /mnt/b\n");
+	assert_string_equal(out,
+	                    "dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl\n\tshared 1\n\n"
+	                    "btrfs: b1\n\tpath /mnt/b\n");
 	free(out);
 	/* no line may be injected through a value */
 	json_object_set_new(cfg->sections[0].props, "path", json_string("/x\n\tpath /etc"));
@@ -72,14 +73,15 @@ test_sectioncfg_round_trips_storage_cfg(void **state)
 static void
 test_kvconfig_keeps_description_as_encoded_comment_lines(void **state)
 {
-	json_t *c = kvconfig_parse("#first line\n#100%25 sure%3A yes\nwakeonlan: mac=BC:24:11:00:00:01\n"
-				   "  startall-onboot-delay:   5  \nnot a line\n");
+	json_t *c = kvconfig_parse(
+	        "#first line\n#100%25 sure%3A yes\nwakeonlan: mac=BC:24:11:00:00:01\n"
+	        "  startall-onboot-delay:   5  \nnot a line\n");
 	assert_string_equal(json_string_value(json_object_get(c, "description")),
-			    "first line\n100% sure: yes\n");
+	                    "first line\n100% sure: yes\n");
 	assert_string_equal(json_string_value(json_object_get(c, "startall-onboot-delay")), "5");
 	char *text = kvconfig_format(c, NULL);
 	assert_string_equal(text, "#first line\n#100%25 sure%3A yes\nstartall-onboot-delay: 5\n"
-				  "wakeonlan: mac=BC:24:11:00:00:01\n");
+	                          "wakeonlan: mac=BC:24:11:00:00:01\n");
 	free(text);
 	const char *bad = NULL;
 	json_object_set_new(c, "wakeonlan", json_string("x\ninjected: 1"));
@@ -120,7 +122,9 @@ test_nextid_skips_used_and_reserved_ids_until_expiry(void **state)
 	assert_int_equal(b, 103);
 	nextid_reserve(r, b, now);
 	/* after the reservation window the ids are handed out again */
-	assert_int_equal(nextid_pick(r, 100, 200, used_100_and_102, NULL, now + NEXTID_RESERVE_SECONDS), 101);
+	assert_int_equal(
+	        nextid_pick(r, 100, 200, used_100_and_102, NULL, now + NEXTID_RESERVE_SECONDS),
+	        101);
 	nextid_release(r, 103);
 	assert_false(nextid_is_reserved(r, 103, now));
 	assert_int_equal(nextid_pick(r, 100, 102, used_100_and_102, NULL, now), 101);

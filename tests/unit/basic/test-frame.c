@@ -47,7 +47,8 @@ test_frame_reader_assembles_byte_by_byte(void **state)
 	int sv[2];
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	for (int i = 0; i < 3; i++)
-		frame_writer_push(&w, json_pack("{s:s, s:i}", "type", "x", "n", i), "abc", 3, NULL, 0);
+		frame_writer_push(&w, json_pack("{s:s, s:i}", "type", "x", "n", i), "abc", 3, NULL,
+		                  0);
 	assert_int_equal(frame_writer_flush(&w, sv[0]), 1);
 	frame_writer_done(&w);
 
@@ -94,7 +95,8 @@ test_frame_reader_rejects_corrupt_streams(void **state)
 
 	struct frame_reader r3 = { 0 };
 	const char *claims_fd = "{\"type\":\"x\",\"fds\":1}";
-	uint32_t pre3[2] = { htonl((uint32_t)strlen(claims_fd)), htonl((uint32_t)strlen(claims_fd)) };
+	uint32_t pre3[2] = { htonl((uint32_t)strlen(claims_fd)),
+		             htonl((uint32_t)strlen(claims_fd)) };
 	sb_append(&r3.in, pre3, sizeof(pre3));
 	sb_append(&r3.in, claims_fd, strlen(claims_fd));
 	assert_int_equal(frame_reader_next(&r3, &f), -EBADMSG); /* fd promised, none received */

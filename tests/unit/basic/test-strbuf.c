@@ -36,7 +36,8 @@ test_error_prefix_adds_context_and_keeps_code(void **state)
 	assert_int_equal(r, -EEXIST);
 	assert_string_equal(e.msg, "unable to create VM 100 - VM 100 already exists on node 'pve'");
 	assert_int_equal(e.status, 0);
-	error_set_status(&e, 403, EACCES, "Permission check failed (%s, %s)", "/vms/100", "VM.Audit");
+	error_set_status(&e, 403, EACCES, "Permission check failed (%s, %s)", "/vms/100",
+	                 "VM.Audit");
 	assert_int_equal(e.status, 403);
 }
 
