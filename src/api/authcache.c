@@ -13,9 +13,16 @@ struct memo {
 	time_t at;
 };
 
+/* How long the cache trusts itself before asking the store whether anything changed. The
+ * daemon refreshes explicitly after its own writes, so this only bounds how late a change
+ * made by another process (an admin editing the store directly) is noticed; it saves a
+ * SQLite read transaction on every request. */
+#define AUTHCACHE_CHECK_NS (250 * 1000 * 1000LL)
+
 struct authcache {
 	struct store *store;
 	uint64_t generation;
+	int64_t checked_at; /* CLOCK_MONOTONIC ns of the last generation check */
 	bool loaded;
 	struct usercfg *cfg;
 	char *tokens; /* priv/token.cfg text */
@@ -55,10 +62,27 @@ authcache_free(struct authcache *c)
 	free(c);
 }
 
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void
+authcache_refresh_soon(struct authcache *c)
+{
+	if (c->loaded && now_ns() - c->checked_at < AUTHCACHE_CHECK_NS)
+		return;
+	authcache_refresh(c);
+}
+
 void
 authcache_refresh(struct authcache *c)
 {
 	uint64_t gen = 0;
+	c->checked_at = now_ns();
 	if (store_generation(c->store, &gen) < 0 && c->loaded)
 		return; /* keep what we have */
 	if (c->loaded && gen == c->generation)

@@ -13,8 +13,11 @@ struct authcache;
 int authcache_new(struct store *store, struct authcache **ret);
 void authcache_free(struct authcache *c);
 
-/* Bring the cache up to date with the store (one cheap query when nothing changed). */
+/* Bring the cache up to date with the store (one cheap query when nothing changed). Call it
+ * after writing user.cfg or priv/token.cfg. */
 void authcache_refresh(struct authcache *c);
+/* Per request: the same, but asks the store at most every 250 ms. */
+void authcache_refresh_soon(struct authcache *c);
 
 /* The current user configuration (never NULL; a default one if user.cfg is missing). */
 const struct usercfg *authcache_usercfg(struct authcache *c);

@@ -313,7 +313,7 @@ authenticate(struct api_call *call, const struct api_request *req, enum api_meth
 		snprintf(call->who.subject, sizeof(call->who.subject), "root@pam");
 		return 0;
 	}
-	authcache_refresh(ctx->auth);
+	authcache_refresh_soon(ctx->auth);
 	_cleanup_free_ char *ticket = auth_value(req->cookie, "PVEAuthCookie");
 	if (!ticket)
 		ticket = auth_value(req->authorization, "PVEAuthCookie");

@@ -345,27 +345,6 @@ pwchange_work(void *arg)
 	p->result = password_hash(p->password, &p->hash);
 }
 
-/* Set a pve-realm user's password hash in priv/shadow.cfg (compare-and-set, retried). */
-int
-shadow_set_hash(struct api_call *c, const char *userid, const char *hash)
-{
-	for (int attempt = 0; attempt < 5; attempt++) {
-		struct store_file f = { 0 };
-		int r = store_read(c->ctx->store, "priv/shadow.cfg", &f);
-		if (r < 0 && r != -ENOENT)
-			return api_fail(c, 500, "unable to read shadow file - %s", strerror(-r));
-		_cleanup_free_ char *text = shadowcfg_update(r == 0 ? f.data : "", userid, hash);
-		r = store_write(c->ctx->store, "priv/shadow.cfg", text, strlen(text),
-		                f.data ? f.digest : "", NULL);
-		store_file_done(&f);
-		if (r >= 0)
-			return 0;
-		if (r != -ESTALE && r != -EEXIST)
-			return api_fail(c, 500, "unable to write shadow file - %s", strerror(-r));
-	}
-	return api_fail(c, 500, "unable to write shadow file - too many concurrent changes");
-}
-
 static void
 pwchange_done(void *arg)
 {

@@ -174,14 +174,7 @@ static const struct api_schema resources_params[] = {
 	PARAM_END,
 };
 static const struct api_schema nextid_params[] = {
-	{ .name = "vmid",
-	  .type = API_T_INTEGER,
-	  .format = "pve-vmid",
-	  .minimum = 100,
-	  .maximum = 999999999,
-	  .flags = API_F_HAS_MIN | API_F_HAS_MAX,
-	  .optional = true,
-	  .description = "The (unique) ID of the VM." },
+	PARAM_VMID_OPT("The (unique) ID of the VM."),
 	PARAM_END,
 };
 

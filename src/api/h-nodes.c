@@ -237,58 +237,45 @@ get_node_config(struct api_call *c)
 	return 0;
 }
 
+static char *
+edit_node_config(struct api_call *c, const char *old, const char *old_digest, void *arg)
+{
+	const char *digest = param_str(c->params, "digest");
+	if (digest && (!old_digest || strcasecmp(digest, old_digest) != 0)) {
+		api_fail(c, 500,
+		         "detected modified configuration - file changed by other user? Try "
+		         "again.");
+		return NULL;
+	}
+	json_t *conf = kvconfig_parse(old);
+	for (const struct api_schema *k = node_config_keys; k->name; k++) {
+		json_t *v = json_object_get(c->params, k->name);
+		if (json_is_integer(v))
+			json_object_set_new(
+			        conf, k->name,
+			        json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v)));
+		else if (v)
+			json_object_set(conf, k->name, v);
+	}
+	if (param_has(c->params, "delete")) {
+		char **keys = split_list(param_str(c->params, "delete"));
+		for (char **k = keys; *k; k++)
+			json_object_del(conf, *k);
+		strv_free(keys);
+	}
+	const char *bad = NULL;
+	char *text = kvconfig_format(conf, &bad);
+	if (!text)
+		api_fail(c, 500, "detected invalid newline inside property '%s'", bad);
+	json_decref(conf);
+	return text;
+}
+
 static int
 set_node_config(struct api_call *c)
 {
 	_cleanup_free_ char *path = node_config_path(c);
-	const char *digest = param_str(c->params, "digest");
-	for (int attempt = 0; attempt < 5; attempt++) {
-		struct store_file f = { 0 };
-		int r = store_read(c->ctx->store, path, &f);
-		if (r < 0 && r != -ENOENT)
-			return api_fail(c, 500, "unable to read node config - %s", strerror(-r));
-		if (digest && (r < 0 || strcasecmp(digest, f.digest) != 0)) {
-			store_file_done(&f);
-			return api_fail(c, 500,
-			                "detected modified configuration - file changed by "
-			                "other user? Try again.");
-		}
-		json_t *conf = kvconfig_parse(r == 0 ? f.data : "");
-		for (const struct api_schema *k = node_config_keys; k->name; k++) {
-			json_t *v = json_object_get(c->params, k->name);
-			if (!v)
-				continue;
-			if (json_is_integer(v))
-				json_object_set_new(conf, k->name,
-				                    json_sprintf("%" JSON_INTEGER_FORMAT,
-				                                 json_integer_value(v)));
-			else
-				json_object_set(conf, k->name, v);
-		}
-		if (param_has(c->params, "delete")) {
-			char **keys = split_list(param_str(c->params, "delete"));
-			for (char **k = keys; *k; k++)
-				json_object_del(conf, *k);
-			strv_free(keys);
-		}
-		const char *bad = NULL;
-		_cleanup_free_ char *text = kvconfig_format(conf, &bad);
-		json_decref(conf);
-		if (!text) {
-			store_file_done(&f);
-			return api_fail(c, 500, "detected invalid newline inside property '%s'",
-			                bad);
-		}
-		r = store_write(c->ctx->store, path, text, strlen(text), r == 0 ? f.digest : "",
-		                NULL);
-		store_file_done(&f);
-		if (r >= 0)
-			return 0;
-		if (r != -ESTALE && r != -EEXIST)
-			return api_fail(c, 500, "unable to write node config - %s", strerror(-r));
-		/* another writer came first: read again (a given digest now fails) */
-	}
-	return api_fail(c, 500, "unable to write node config - too many concurrent changes");
+	return store_text_update(c, path, edit_node_config, NULL);
 }
 
 static const char *const node_config_props[] = { "description", "startall-onboot-delay",

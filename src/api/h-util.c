@@ -1,6 +1,7 @@
 /* Small helpers the handler files share: store text access and user.cfg transactions. */
 #include "api/authcache.h"
 #include "api/handlers.h"
+#include "auth/password.h"
 #include "auth/token.h"
 #include "auth/usercfg.h"
 #include "basic/log.h"
@@ -22,69 +23,94 @@ store_text(struct api_ctx *ctx, const char *path)
 }
 
 int
-usercfg_transaction(struct api_call *c,
-                    int (*edit)(struct api_call *c, struct usercfg *cfg, void *arg), void *arg)
+store_text_update(struct api_call *c, const char *path, store_edit_fn edit, void *arg)
 {
 	for (int attempt = 0; attempt < 5; attempt++) {
 		struct store_file f = { 0 };
-		int r = store_read(c->ctx->store, "user.cfg", &f);
+		int r = store_read(c->ctx->store, path, &f);
 		if (r < 0 && r != -ENOENT)
-			return api_fail(c, 500, "unable to read user.cfg - %s", strerror(-r));
-		struct usercfg *cfg = NULL;
-		if (r == 0)
-			r = usercfg_parse(f.data, &cfg);
-		else
-			cfg = usercfg_new();
-		if (r < 0 || !cfg) {
-			store_file_done(&f);
-			return api_fail(c, 500, "unable to parse user.cfg");
-		}
-		r = edit(c, cfg, arg);
-		if (r < 0) {
-			usercfg_free(cfg);
-			store_file_done(&f);
-			return r;
-		}
-		_cleanup_free_ char *text = usercfg_format(cfg);
-		usercfg_free(cfg);
+			return api_fail(c, 500, "unable to read '%s' - %s", path, strerror(-r));
+		char *text = edit(c, r == 0 ? f.data : "", r == 0 ? f.digest : NULL, arg);
 		if (!text) {
 			store_file_done(&f);
-			return api_fail(c, 400,
-			                "unable to write user.cfg - a value contains a ':' "
-			                "or a line break that cannot be stored");
+			return -(c->err.code ? c->err.code : EIO);
 		}
-		r = store_write(c->ctx->store, "user.cfg", text, strlen(text),
-		                f.data ? f.digest : "", NULL);
+		r = store_write(c->ctx->store, path, text, strlen(text), f.data ? f.digest : "",
+		                NULL);
+		free(text);
 		store_file_done(&f);
-		if (r >= 0) {
-			authcache_refresh(c->ctx->auth);
+		if (r >= 0)
 			return 0;
-		}
+		/* -ESTALE/-EEXIST: another writer came first; read again and re-apply */
 		if (r != -ESTALE && r != -EEXIST)
-			return api_fail(c, 500, "unable to write user.cfg - %s", strerror(-r));
+			return api_fail(c, 500, "unable to write '%s' - %s", path, strerror(-r));
 	}
-	return api_fail(c, 500, "unable to write user.cfg - too many concurrent changes");
+	return api_fail(c, 500, "unable to write '%s' - too many concurrent changes", path);
+}
+
+struct usercfg_edit {
+	int (*edit)(struct api_call *c, struct usercfg *cfg, void *arg);
+	void *arg;
+};
+
+static char *
+edit_usercfg_text(struct api_call *c, const char *old, const char *digest, void *arg)
+{
+	struct usercfg_edit *e = arg;
+	struct usercfg *cfg = NULL;
+	if (usercfg_parse(old, &cfg) < 0 || !cfg) {
+		api_fail(c, 500, "unable to parse user.cfg");
+		return NULL;
+	}
+	int r = e->edit(c, cfg, e->arg);
+	char *text = r < 0 ? NULL : usercfg_format(cfg);
+	usercfg_free(cfg);
+	if (r >= 0 && !text)
+		api_fail(c, 400,
+		         "unable to write user.cfg - a value contains a ':' or a line break "
+		         "that cannot be stored");
+	return text;
+}
+
+int
+usercfg_transaction(struct api_call *c,
+                    int (*edit)(struct api_call *c, struct usercfg *cfg, void *arg), void *arg)
+{
+	struct usercfg_edit e = { edit, arg };
+	int r = store_text_update(c, "user.cfg", edit_usercfg_text, &e);
+	if (r >= 0)
+		authcache_refresh(c->ctx->auth);
+	return r;
+}
+
+struct line_entry {
+	const char *key, *value;
+	char *(*update)(const char *text, const char *key, const char *value);
+};
+
+static char *
+edit_line_file(struct api_call *c, const char *old, const char *digest, void *arg)
+{
+	const struct line_entry *e = arg;
+	char *text = e->update(old, e->key, e->value);
+	if (!text)
+		api_fail(c, 400, "invalid entry '%s'", e->key);
+	return text;
 }
 
 int
 tokencfg_set_hash(struct api_call *c, const char *full_tokenid, const char *hash)
 {
-	for (int attempt = 0; attempt < 5; attempt++) {
-		struct store_file f = { 0 };
-		int r = store_read(c->ctx->store, "priv/token.cfg", &f);
-		if (r < 0 && r != -ENOENT)
-			return api_fail(c, 500, "unable to read token file - %s", strerror(-r));
-		_cleanup_free_ char *text =
-		        tokencfg_update(r == 0 ? f.data : "", full_tokenid, hash);
-		r = store_write(c->ctx->store, "priv/token.cfg", text, strlen(text),
-		                f.data ? f.digest : "", NULL);
-		store_file_done(&f);
-		if (r >= 0) {
-			authcache_refresh(c->ctx->auth);
-			return 0;
-		}
-		if (r != -ESTALE && r != -EEXIST)
-			return api_fail(c, 500, "unable to write token file - %s", strerror(-r));
-	}
-	return api_fail(c, 500, "unable to write token file - too many concurrent changes");
+	struct line_entry e = { full_tokenid, hash, tokencfg_update };
+	int r = store_text_update(c, "priv/token.cfg", edit_line_file, &e);
+	if (r >= 0)
+		authcache_refresh(c->ctx->auth);
+	return r;
+}
+
+int
+shadow_set_hash(struct api_call *c, const char *userid, const char *hash)
+{
+	struct line_entry e = { userid, hash, shadowcfg_update };
+	return store_text_update(c, "priv/shadow.cfg", edit_line_file, &e);
 }

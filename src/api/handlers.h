@@ -30,6 +30,13 @@ json_t *index_list(const char *const *names);
 /* Read a store file as text; NULL when absent (errors other than absence are logged). */
 char *store_text(struct api_ctx *ctx, const char *path);
 
+/* Read-modify-write one store file with compare-and-set, retried when another writer got
+ * there first. edit() gets the current text ("" when absent) and its digest (NULL when
+ * absent) and returns the new text (freed here), or NULL after filling call->err. */
+typedef char *(*store_edit_fn)(struct api_call *c, const char *old_text, const char *old_digest,
+                               void *arg);
+int store_text_update(struct api_call *c, const char *path, store_edit_fn edit, void *arg);
+
 /* Read-modify-write user.cfg: parse the current file, let edit() change it (returning 0, or
  * a negative errno after filling call->err), write it back with compare-and-set, retrying
  * when another writer got there first; the auth cache is refreshed afterwards. */

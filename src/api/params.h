@@ -21,6 +21,13 @@
 		.description = "The (unique) ID of the VM."                                        \
 	}
 
+#define PARAM_VMID_OPT(desc)                                                                       \
+	{                                                                                          \
+		.name = "vmid", .type = API_T_INTEGER, .format = "pve-vmid", .minimum = 100,       \
+		.maximum = 999999999, .flags = API_F_HAS_MIN | API_F_HAS_MAX, .optional = true,    \
+		.description = desc                                                                \
+	}
+
 #define PARAM_USERID                                                                               \
 	{                                                                                          \
 		.name = "userid", .type = API_T_STRING, .format = "pve-userid", .max_length = 64,  \

@@ -80,42 +80,14 @@ split_list(const char *s)
 	return l;
 }
 
-static int
-hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* PVE's decode_text: %XX sequences decoded, anything else (also a stray '%') kept. Returns
  * NULL for an empty result; *ret_bad is set when the result holds NUL or is not UTF-8. */
 static char *
 decode_text(const char *s, bool *ret_bad)
 {
-	size_t len = strlen(s), o = 0;
-	char *out = xmalloc(len + 1);
-	bool bad = false;
-	for (size_t i = 0; i < len; i++) {
-		int hi, lo;
-		if (s[i] == '%' && i + 2 < len && (hi = hexdigit(s[i + 1])) >= 0 &&
-		    (lo = hexdigit(s[i + 2])) >= 0) {
-			char c = (char)(hi << 4 | lo);
-			if (c == '\0')
-				bad = true;
-			out[o++] = c;
-			i += 2;
-		} else {
-			out[o++] = s[i];
-		}
-	}
-	out[o] = '\0';
-	if (!bad && !utf8_valid(out, o))
-		bad = true;
+	size_t o;
+	char *out = text_decode(s, &o);
+	bool bad = memchr(out, '\0', o) != NULL || !utf8_valid(out, o);
 	*ret_bad = bad;
 	if (bad || o == 0) {
 		free(out);

@@ -90,8 +90,8 @@ base64_decode(const char *in, size_t len, void *out)
 	return (ssize_t)n;
 }
 
-static int
-hexval(char c)
+int
+hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -109,8 +109,8 @@ percent_decode(const char *in, size_t len, bool plus_is_space, char **ret, size_
 	size_t o = 0;
 	for (size_t i = 0; i < len; i++) {
 		if (in[i] == '%') {
-			int hi = i + 2 < len ? hexval(in[i + 1]) : -1;
-			int lo = i + 2 < len ? hexval(in[i + 2]) : -1;
+			int hi = i + 2 < len ? hex_digit(in[i + 1]) : -1;
+			int lo = i + 2 < len ? hex_digit(in[i + 2]) : -1;
 			if (hi < 0 || lo < 0) {
 				free(out);
 				return -EINVAL;
@@ -226,17 +226,19 @@ text_encode(const char *s)
 }
 
 char *
-text_decode(const char *s)
+text_decode(const char *s, size_t *ret_len)
 {
 	struct strbuf sb = STRBUF_INIT;
 	for (const char *p = s; *p; p++) {
 		int hi, lo;
-		if (*p == '%' && (hi = hexval(p[1])) >= 0 && (lo = hexval(p[2])) >= 0) {
+		if (*p == '%' && (hi = hex_digit(p[1])) >= 0 && (lo = hex_digit(p[2])) >= 0) {
 			sb_putc(&sb, (char)(hi << 4 | lo));
 			p += 2;
 		} else {
 			sb_putc(&sb, *p);
 		}
 	}
+	if (ret_len)
+		*ret_len = sb.len;
 	return sb_steal(&sb);
 }

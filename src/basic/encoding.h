@@ -5,6 +5,9 @@
 
 #include <stdint.h>
 
+/* The value of one hex digit, or -1. */
+int hex_digit(char c);
+
 /* Lower-case hex of len bytes into out (2*len+1 bytes). */
 void hex_encode(const void *data, size_t len, char *out);
 /* Upper-case variant. */
@@ -38,7 +41,8 @@ char *utf8_sanitize(const char *s);
  * comments): control and high-bit bytes, ':' and '%' become %XX; decoding reverses it
  * (invalid escapes are kept as they are). Caller frees. */
 char *text_encode(const char *s);
-char *text_decode(const char *s);
+/* The decoded length (which may count NUL bytes from %00) goes to *ret_len if non-NULL. */
+char *text_decode(const char *s, size_t *ret_len);
 
 /* True if s contains CR or LF. */
 static inline bool

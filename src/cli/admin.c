@@ -44,15 +44,10 @@ static int
 call_ok(struct cli *c, const char *method, const char *path, json_t *params)
 {
 	struct cli_response r;
-	int k = cli_call(c, method, path, params, &r);
-	json_decref(params);
-	if (k < 0)
+	if (cli_call_ok(c, method, path, params, &r) < 0)
 		return -1;
-	int ok = r.status == 200 ? 0 : -1;
-	if (ok < 0)
-		cli_print_error(&r);
 	cli_response_done(&r);
-	return ok;
+	return 0;
 }
 
 int

@@ -31,6 +31,11 @@ void cli_response_done(struct cli_response *r);
 int cli_call(struct cli *c, const char *method, const char *path, json_t *params,
              struct cli_response *ret);
 
+/* cli_call that also requires status 200: returns 0 with *ret filled, or -1 after printing
+ * the error (nothing to free then). Takes ownership of params (may be NULL). */
+int cli_call_ok(struct cli *c, const char *method, const char *path, json_t *params,
+                struct cli_response *ret);
+
 /* Print a failed response pvesh-style to stderr: "<status> <message>" then parameter
  * errors, one "<name>: <message>" per line. */
 void cli_print_error(const struct cli_response *r);

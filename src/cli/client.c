@@ -133,6 +133,22 @@ cli_call(struct cli *c, const char *method, const char *path, json_t *params,
 	return 0;
 }
 
+int
+cli_call_ok(struct cli *c, const char *method, const char *path, json_t *params,
+            struct cli_response *ret)
+{
+	int k = cli_call(c, method, path, params, ret);
+	json_decref(params);
+	if (k < 0)
+		return -1;
+	if (ret->status != 200) {
+		cli_print_error(ret);
+		cli_response_done(ret);
+		return -1;
+	}
+	return 0;
+}
+
 void
 cli_print_error(const struct cli_response *r)
 {

@@ -86,15 +86,8 @@ api_verb(struct cli *c, const char *method, int argc, char **argv)
 		}
 	}
 	struct cli_response r;
-	int k = cli_call(c, method, path, params, &r);
-	json_decref(params);
-	if (k < 0)
+	if (cli_call_ok(c, method, path, params, &r) < 0)
 		return 1;
-	if (r.status != 200) {
-		cli_print_error(&r);
-		cli_response_done(&r);
-		return 1;
-	}
 	json_t *data = json_object_get(r.body, "data");
 	int ret = 0;
 	if (c->format == OUTPUT_TEXT && !streq(method, "GET") && looks_like_upid(data)) {

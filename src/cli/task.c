@@ -27,15 +27,8 @@ print_new_lines(struct cli *c, const char *log_path, int64_t *seen, bool print)
 	_cleanup_free_ char *start = xasprintf("%" PRId64, *seen);
 	json_t *params = json_pack("{s:s, s:s}", "start", start, "limit", "1000");
 	struct cli_response r;
-	int k = cli_call(c, "GET", log_path, params, &r);
-	json_decref(params);
-	if (k < 0)
-		return k;
-	if (r.status != 200) {
-		cli_print_error(&r);
-		cli_response_done(&r);
+	if (cli_call_ok(c, "GET", log_path, params, &r) < 0)
 		return -EIO;
-	}
 	json_int_t total = json_integer_value(json_object_get(r.body, "total"));
 	json_t *lines = json_object_get(r.body, "data");
 	size_t i;
@@ -66,13 +59,8 @@ cli_follow_task(struct cli *c, const char *upid, bool print_log)
 		if (print_new_lines(c, log_path, &seen, print_log) < 0)
 			return 1;
 		struct cli_response r;
-		if (cli_call(c, "GET", status_path, NULL, &r) < 0)
+		if (cli_call_ok(c, "GET", status_path, NULL, &r) < 0)
 			return 1;
-		if (r.status != 200) {
-			cli_print_error(&r);
-			cli_response_done(&r);
-			return 1;
-		}
 		json_t *d = json_object_get(r.body, "data");
 		const char *st = json_string_value(json_object_get(d, "status"));
 		if (st && streq(st, "stopped")) {
@@ -110,15 +98,8 @@ simple_call(struct cli *c, const char *method, const char *path, json_t *params,
             const char *const *columns)
 {
 	struct cli_response r;
-	int k = cli_call(c, method, path, params, &r);
-	json_decref(params);
-	if (k < 0)
+	if (cli_call_ok(c, method, path, params, &r) < 0)
 		return 1;
-	if (r.status != 200) {
-		cli_print_error(&r);
-		cli_response_done(&r);
-		return 1;
-	}
 	cli_print(c, json_object_get(r.body, "data"), columns);
 	cli_response_done(&r);
 	return 0;
@@ -186,15 +167,8 @@ cmd_task(struct cli *c, int argc, char **argv)
 			return 2;
 		}
 		struct cli_response r;
-		int k = cli_call(c, "GET", path, params, &r);
-		json_decref(params);
-		if (k < 0)
+		if (cli_call_ok(c, "GET", path, params, &r) < 0)
 			return 1;
-		if (r.status != 200) {
-			cli_print_error(&r);
-			cli_response_done(&r);
-			return 1;
-		}
 		if (c->format != OUTPUT_TEXT) {
 			cli_print(c, json_object_get(r.body, "data"), NULL);
 		} else {

@@ -1,6 +1,7 @@
 /* Strict incremental HTTP/1.1 request parser (see http-parser.h). Decisions are taken on
  * whole lines only, so feeding a request byte by byte gives the same result as feeding it
  * at once (the unit tests and the fuzz harness check that). */
+#include "basic/encoding.h"
 #include "http-parser.h"
 
 #include <strings.h>
@@ -35,18 +36,6 @@ http_token_valid(const char *s)
 		if (!http_is_tchar((unsigned char)*s))
 			return false;
 	return true;
-}
-
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Characters allowed raw in an origin-form target. Besides RFC 3986's set this lets through
@@ -167,8 +156,8 @@ parse_request_line(struct http_parser *p, char *line, size_t len)
 		if (!is_target_char(c))
 			return fail(p, 400, "invalid character in request target");
 		if (c == '%') {
-			if (t + 2 >= tmax || hexval((unsigned char)target[t + 1]) < 0 ||
-			    hexval((unsigned char)target[t + 2]) < 0)
+			if (t + 2 >= tmax || hex_digit((unsigned char)target[t + 1]) < 0 ||
+			    hex_digit((unsigned char)target[t + 2]) < 0)
 				return fail(p, 400, "invalid percent-encoding in request target");
 			t += 2;
 		}
@@ -424,8 +413,8 @@ chunk_size_line(struct http_parser *p, const char *line, size_t len)
 	size_t i = 0;
 	uint64_t size = 0;
 	bool too_big = false;
-	while (i < len && hexval((unsigned char)line[i]) >= 0) {
-		size = size * 16 + (uint64_t)hexval((unsigned char)line[i]);
+	while (i < len && hex_digit((unsigned char)line[i]) >= 0) {
+		size = size * 16 + (uint64_t)hex_digit((unsigned char)line[i]);
 		if (size > p->max_body) {
 			too_big = true;
 			size = p->max_body + 1; /* no overflow however many digits follow */

@@ -28,7 +28,7 @@ kvconfig_parse(const char *text)
 			if (*s != '#')
 				while (isspace((unsigned char)*d))
 					d++;
-			_cleanup_free_ char *dec = text_decode(d);
+			_cleanup_free_ char *dec = text_decode(d, NULL);
 			sb_printf(&descr, "%s\n", dec);
 			have_descr = true;
 			continue;

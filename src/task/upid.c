@@ -1,4 +1,5 @@
 /* UPID encoding and decoding, byte-compatible with PVE::UPID. */
+#include "basic/encoding.h"
 #include "upid.h"
 
 #include "basic/strbuf.h"
@@ -17,18 +18,6 @@ static bool
 is_alnum(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* [a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])? over s[0..len) */
@@ -73,7 +62,7 @@ parse_hex(const char *s, size_t len, size_t min_digits, size_t max_digits, unsig
 		return false;
 	unsigned long long v = 0;
 	for (size_t i = 0; i < len; i++) {
-		int d = hex_value(s[i]);
+		int d = hex_digit(s[i]);
 		if (d < 0)
 			return false;
 		v = v << 4 | (unsigned)d;

@@ -95,11 +95,11 @@ test_text_encoding_matches_pve(void **state)
 {
 	char *e = text_encode("owner: team-db 100% \xc3\xa9\t!");
 	assert_string_equal(e, "owner%3A team-db 100%25 %C3%A9%09!");
-	char *d = text_decode(e);
+	char *d = text_decode(e, NULL);
 	assert_string_equal(d, "owner: team-db 100% \xc3\xa9\t!");
 	free(e);
 	free(d);
-	d = text_decode("bad %zz escape");
+	d = text_decode("bad %zz escape", NULL);
 	assert_string_equal(d, "bad %zz escape");
 	free(d);
 }
