@@ -4,6 +4,7 @@
  * parameter validation. */
 #include "api/api.h"
 #include "auth/privs.h"
+#include "auth/usercfg.h"
 #include "api/authcache.h"
 #include "api/request.h"
 #include "auth/ticket.h"
@@ -242,13 +243,17 @@ check_route_permission(struct api_call *call, json_t *raw)
 	}
 	case PERM_PERM_MODIFY: {
 		_cleanup_free_ char *path = perm_path(p->path, raw);
-		_cleanup_free_ char *clean = acl_path_clean(path);
-		const char *extra = startswith(clean, "/storage/") ? ",Datastore.Allocate"
-		                    : startswith(clean, "/vms/")   ? ",VM.Allocate"
-		                    : startswith(clean, "/pool/")  ? ",Pool.Allocate"
-		                                                   : "";
+		/* PVE normalises first ("vms/100" is "/vms/100"); a path that is not one at
+		 * all passes here and the handler refuses it with a parameter error */
+		_cleanup_free_ char *norm = acl_path_normalize(path);
+		if (!norm)
+			return 0;
+		const char *extra = startswith(norm, "/storage/") ? ",Datastore.Allocate"
+		                    : startswith(norm, "/vms/")   ? ",VM.Allocate"
+		                    : startswith(norm, "/pool/")  ? ",Pool.Allocate"
+		                                                  : "";
 		_cleanup_free_ char *privs = xasprintf("Permissions.Modify%s", extra);
-		return api_check_privs(call, clean, privs, true);
+		return api_check_privs(call, norm, privs, true);
 	}
 	default:
 		return api_fail(call, 403, "Permission check failed");

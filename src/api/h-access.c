@@ -335,13 +335,52 @@ struct pwchange {
 	char *userid;
 	char *password;
 	char *hash;
+	/* the caller's own password, when they must confirm it (everyone but root@pam) */
+	char *confirm;
+	char *caller_realm, *caller_user, *caller_hash, *pam_service;
+	int confirmed; /* 0 ok, < 0 refused */
 	int result;
 };
+
+static void
+secret_free(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+static void
+pwchange_free(struct pwchange *p)
+{
+	secret_free(p->password);
+	secret_free(p->confirm);
+	free(p->userid);
+	free(p->hash);
+	free(p->caller_realm);
+	free(p->caller_user);
+	free(p->caller_hash);
+	free(p->pam_service);
+	free(p);
+}
 
 static void
 pwchange_work(void *arg)
 {
 	struct pwchange *p = arg;
+	if (p->confirm) {
+		struct error err = { 0 };
+		if (streq(p->caller_realm, "pve"))
+			p->confirmed = p->caller_hash ? password_verify(p->confirm, p->caller_hash)
+			                              : -EACCES;
+		else if (streq(p->caller_realm, "pam"))
+			p->confirmed = pam_login(p->pam_service, p->caller_user, p->confirm, &err);
+		else
+			p->confirmed = -EACCES;
+		if (p->confirmed < 0)
+			return;
+	}
 	p->result = password_hash(p->password, &p->hash);
 }
 
@@ -350,29 +389,51 @@ pwchange_done(void *arg)
 {
 	struct pwchange *p = arg;
 	struct api_call *c = p->call;
-	int r = p->result < 0 ? api_fail(c, 500, "unable to hash password")
-	                      : shadow_set_hash(c, p->userid, p->hash);
-	explicit_bzero(p->password, strlen(p->password));
-	free(p->password);
-	free(p->userid);
-	free(p->hash);
-	free(p);
+	int r;
+	if (p->confirmed < 0) {
+		log_warn("password change for '%s' refused: wrong confirmation password from '%s' "
+		         "(%s)",
+		         p->userid, c->who.user, c->client);
+		r = api_fail(c, 401, "authentication failure");
+	} else if (p->result < 0) {
+		r = api_fail(c, 500, "unable to hash password");
+	} else {
+		r = shadow_set_hash(c, p->userid, p->hash);
+		if (r >= 0)
+			log_info("changed password for user '%s'", p->userid);
+	}
+	pwchange_free(p);
 	api_call_complete(c, r);
 }
 
+/* PVE's change_password: root@pam may change any password; others confirm with their own
+ * password, may always change their own, and need Realm.AllocateUser + User.Modify for
+ * somebody else's (never root@pam's, never a pam user's). */
 static int
 change_password(struct api_call *c)
 {
+	struct api_ctx *ctx = c->ctx;
 	const char *userid = param_str(c->params, "userid");
 	const char *at = strrchr(userid, '@');
-	if (!streq(userid, c->who.subject) || c->who.token) {
-		_cleanup_free_ char *rpath = xasprintf("/access/realm/%s", at ? at + 1 : "");
-		int r = api_check_privs(c, rpath, "Realm.AllocateUser", false);
-		if (r < 0)
-			return r;
-		r = api_check_privs(c, "/access/groups", "User.Modify", false);
-		if (r < 0)
-			return r;
+	if (!usercfg_find_user(authcache_usercfg(ctx->auth), userid))
+		return api_fail(c, 500, "no such user ('%s')", userid);
+	bool root = api_is_root(c);
+	if (!root) {
+		if (streq(userid, "root@pam"))
+			return api_fail(c, 403, "Permission check failed");
+		if (!param_has(c->params, "confirmation-password"))
+			return api_param_error(c, "confirmation-password",
+			                       "password is required to modify user");
+		if (!streq(userid, c->who.user)) {
+			_cleanup_free_ char *rpath =
+			        xasprintf("/access/realm/%s", at ? at + 1 : "");
+			int r = api_check_privs(c, rpath, "Realm.AllocateUser", false);
+			if (r < 0)
+				return r;
+			r = api_check_privs(c, "/access/groups", "User.Modify", false);
+			if (r < 0)
+				return r;
+		}
 	}
 	if (!at || !streq(at + 1, "pve"))
 		return api_fail(
@@ -380,17 +441,26 @@ change_password(struct api_call *c)
 		        "changing passwords of '%s' users through the API is not supported - "
 		        "use the host's tools (passwd) for pam users",
 		        at ? at + 1 : "?");
-	if (!usercfg_find_user(authcache_usercfg(c->ctx->auth), userid))
-		return api_fail(c, 500, "user '%s' does not exist", userid);
+
 	struct pwchange *p = xcalloc(1, sizeof(*p));
 	p->call = c;
 	p->userid = xstrdup(userid);
 	p->password = xstrdup(param_str(c->params, "password"));
-	int r = c->ctx->run_blocking(c->ctx, pwchange_work, pwchange_done, p);
+	if (!root) {
+		const char *cat = strrchr(c->who.user, '@');
+		p->confirm = xstrdup(param_str(c->params, "confirmation-password"));
+		p->caller_realm = xstrdup(cat ? cat + 1 : "");
+		p->caller_user = xstrndup(c->who.user, cat ? (size_t)(cat - c->who.user) : 0);
+		p->pam_service = xstrdup(ctx->pam_service);
+		if (streq(p->caller_realm, "pve")) {
+			_cleanup_free_ char *shadow = store_text(ctx, "priv/shadow.cfg");
+			if (shadow)
+				(void)shadowcfg_lookup(shadow, c->who.user, &p->caller_hash);
+		}
+	}
+	int r = ctx->run_blocking(ctx, pwchange_work, pwchange_done, p);
 	if (r < 0) {
-		free(p->userid);
-		free(p->password);
-		free(p);
+		pwchange_free(p);
 		return api_fail(c, 500, "unable to hash password - %s", strerror(-r));
 	}
 	return API_DEFERRED;
@@ -464,7 +534,7 @@ static const struct api_schema password_params[] = {
 	PARAM_USERID,
 	{ .name = "password",
 	  .type = API_T_STRING,
-	  .min_length = 5,
+	  .min_length = 8,
 	  .max_length = 64,
 	  .flags = API_F_SECRET,
 	  .description = "The new password." },

@@ -210,16 +210,8 @@ static int
 edit_delete_user(struct api_call *c, struct usercfg *cfg, void *arg)
 {
 	const char *userid = param_str(c->params, "userid");
-	if (streq(userid, "root@pam"))
-		return api_fail(c, 500, "delete user failed: root@pam cannot be removed");
 	if (!usercfg_find_user(cfg, userid))
 		return api_fail(c, 500, "delete user failed: no such user ('%s')", userid);
-	/* remember the tokens so their secrets go too */
-	const struct uc_user *u = usercfg_find_user(cfg, userid);
-	char ***tokens = arg;
-	*tokens = xcalloc(u->n_tokens + 1, sizeof(char *));
-	for (size_t i = 0; i < u->n_tokens; i++)
-		(*tokens)[i] = xasprintf("%s!%s", userid, u->tokens[i].name);
 	usercfg_remove_user(cfg, userid);
 	return 0;
 }
@@ -227,17 +219,27 @@ edit_delete_user(struct api_call *c, struct usercfg *cfg, void *arg)
 static int
 delete_user(struct api_call *c)
 {
-	char **tokens = NULL;
-	int r = usercfg_transaction(c, edit_delete_user, &tokens);
-	for (char **t = tokens; r >= 0 && t && *t; t++)
-		r = tokencfg_set_hash(c, *t, NULL);
-	strv_free(tokens);
+	const char *userid = param_str(c->params, "userid");
+	const struct uc_user *u = lookup_user(c, userid);
+	if (streq(userid, "root@pam"))
+		return api_fail(c, 500, "delete user failed: root@pam cannot be removed");
+	if (!u)
+		return api_fail(c, 500, "delete user failed: no such user ('%s')", userid);
+	/* secrets first (token hashes, password hash), the user.cfg entries last: should a
+	 * step fail, what is left grants nothing */
+	int r = 0;
+	for (size_t i = 0; r >= 0 && i < u->n_tokens; i++) {
+		_cleanup_free_ char *id = xasprintf("%s!%s", userid, u->tokens[i].name);
+		r = tokencfg_set_hash(c, id, NULL);
+		u = lookup_user(c, userid); /* the refresh may have replaced the cache */
+		if (!u)
+			break;
+	}
+	if (r >= 0 && streq(realm_type(userid), "pve"))
+		r = shadow_set_hash(c, userid, NULL);
 	if (r < 0)
 		return r;
-	const char *userid = param_str(c->params, "userid");
-	if (streq(realm_type(userid), "pve"))
-		return shadow_set_hash(c, userid, NULL);
-	return 0;
+	return usercfg_transaction(c, edit_delete_user, NULL);
 }
 
 /* ---- tokens ---- */
@@ -276,6 +278,8 @@ read_token(struct api_call *c)
 	return 0;
 }
 
+static int edit_delete_token(struct api_call *c, struct usercfg *cfg, void *arg);
+
 static int
 edit_create_token(struct api_call *c, struct usercfg *cfg, void *arg)
 {
@@ -305,20 +309,16 @@ create_token(struct api_call *c)
 	if (token_secret_generate(secret) < 0)
 		return api_fail(c, 500, "unable to generate token secret");
 	token_secret_hash(secret, hash);
-	/* the secret's hash first: a hash without a token entry grants nothing */
-	int r = tokencfg_set_hash(c, id, hash);
+	/* The entry first: a duplicate is refused before anything else changes, and an entry
+	 * without a stored hash cannot authenticate anyone. Then the hash. */
+	int r = usercfg_transaction(c, edit_create_token, NULL);
 	if (r < 0)
 		return r;
-	r = usercfg_transaction(c, edit_create_token, NULL);
+	r = tokencfg_set_hash(c, id, hash);
 	if (r < 0) {
 		struct error keep = c->err;
-		json_t *keep_errors = json_incref(c->param_errors);
-		/* only drop the hash if no such token existed before this call */
-		if (!usercfg_find_token(authcache_usercfg(c->ctx->auth), id))
-			tokencfg_set_hash(c, id, NULL);
+		(void)usercfg_transaction(c, edit_delete_token, NULL);
 		c->err = keep;
-		json_decref(c->param_errors);
-		c->param_errors = keep_errors;
 		return r;
 	}
 	const struct uc_token *t = usercfg_find_token(authcache_usercfg(c->ctx->auth), id);
@@ -371,11 +371,15 @@ edit_delete_token(struct api_call *c, struct usercfg *cfg, void *arg)
 static int
 delete_token(struct api_call *c)
 {
-	int r = usercfg_transaction(c, edit_delete_token, NULL);
+	_cleanup_free_ char *id = full_tokenid(c);
+	if (!usercfg_find_token(authcache_usercfg(c->ctx->auth), id))
+		return api_fail(c, 500, "no such token '%s' for user '%s'",
+		                param_str(c->params, "tokenid"), param_str(c->params, "userid"));
+	/* the secret first: should the second step fail, what is left grants nothing */
+	int r = tokencfg_set_hash(c, id, NULL);
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *id = full_tokenid(c);
-	return tokencfg_set_hash(c, id, NULL);
+	return usercfg_transaction(c, edit_delete_token, NULL);
 }
 
 /* ---- routes ---- */
@@ -427,7 +431,7 @@ static const struct api_schema create_params[] = {
 	{ .name = "password",
 	  .type = API_T_STRING,
 	  .optional = true,
-	  .min_length = 5,
+	  .min_length = 8,
 	  .max_length = 64,
 	  .flags = API_F_SECRET,
 	  .description = "Initial password (pve realm)." },

@@ -1,30 +1,18 @@
 /* user.cfg writer (PVE's write_user_config): the canonical text, or NULL when unsafe. */
 #include "auth/usercfg-internal.h"
+#include "basic/encoding.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 
-/* PVE's encode_text: everything outside 0x20-0x7e, and '%' and ':', as %XX. Leading and
- * trailing spaces are encoded too, because the parser trims fields and would lose them. */
+/* PVE's encode_text (see text_encode), appended to sb; nothing for NULL. */
 static void
 encode_text(struct strbuf *sb, const char *s)
 {
 	if (!s)
 		return;
-	size_t len = strlen(s);
-	size_t lead = 0, tail = len;
-	while (lead < len && s[lead] == ' ')
-		lead++;
-	while (tail > lead && s[tail - 1] == ' ')
-		tail--;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		bool edge_space = c == ' ' && (i < lead || i >= tail);
-		if (c < 0x20 || c > 0x7e || c == '%' || c == ':' || edge_space)
-			sb_printf(sb, "%%%02X", c);
-		else
-			sb_putc(sb, (char)c);
-	}
+	_cleanup_free_ char *e = text_encode(s);
+	sb_puts(sb, e);
 }
 
 static int

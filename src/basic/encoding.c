@@ -213,14 +213,20 @@ char *
 text_encode(const char *s)
 {
 	struct strbuf sb = STRBUF_INIT;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		/* safe: 0x20-0x24, 0x26-0x39, 0x3b-0x7e */
-		bool safe = (*p >= 0x20 && *p <= 0x24) || (*p >= 0x26 && *p <= 0x39) ||
-		            (*p >= 0x3b && *p <= 0x7e);
-		if (safe)
-			sb_putc(&sb, (char)*p);
+	size_t len = strlen(s), lead = 0, tail = len;
+	while (lead < len && s[lead] == ' ')
+		lead++;
+	while (tail > lead && s[tail - 1] == ' ')
+		tail--;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		/* safe: 0x20-0x7e except '%' and ':' (PVE's set); spaces at the edges are
+		 * encoded too, because config parsers trim lines and would lose them */
+		bool edge_space = c == ' ' && (i < lead || i >= tail);
+		if (c < 0x20 || c > 0x7e || c == '%' || c == ':' || edge_space)
+			sb_printf(&sb, "%%%02X", c);
 		else
-			sb_printf(&sb, "%%%02X", *p);
+			sb_putc(&sb, (char)c);
 	}
 	return sb_steal(&sb);
 }

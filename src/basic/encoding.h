@@ -38,7 +38,8 @@ bool utf8_valid(const char *s, size_t len);
 char *utf8_sanitize(const char *s);
 
 /* PVE's encode_text / decode_text for free text kept in config files (descriptions,
- * comments): control and high-bit bytes, ':' and '%' become %XX; decoding reverses it
+ * comments): control and high-bit bytes, ':' and '%' become %XX, and so do spaces at the
+ * start and end (config parsers trim lines; PVE decodes %20 alike); decoding reverses it
  * (invalid escapes are kept as they are). Caller frees. */
 char *text_encode(const char *s);
 /* The decoded length (which may count NUL bytes from %00) goes to *ret_len if non-NULL. */

@@ -53,15 +53,17 @@ call_ok(struct cli *c, const char *method, const char *path, json_t *params)
 int
 cmd_admin(struct cli *c, int argc, char **argv)
 {
-	if (argc < 2 || !streq(argv[0], "create") || streq(argv[1], "--help")) {
-		fprintf(argc < 2 ? stderr : stdout,
+	bool help = (argc >= 1 && (streq(argv[0], "--help") || streq(argv[0], "help"))) ||
+	            (argc >= 2 && streq(argv[1], "--help"));
+	if (help || argc < 2 || !streq(argv[0], "create")) {
+		fprintf(help ? stdout : stderr,
 		        "Usage: berth admin create USERID\n"
 		        "  Create a Berth administrator (a pve-realm user, e.g. admin@pve) with "
 		        "the\n"
 		        "  Administrator role on '/'. The password is read from the terminal "
 		        "(twice),\n"
 		        "  or as one line from standard input when it is not a terminal.\n");
-		return argc < 2 ? 2 : 0;
+		return help ? 0 : 2;
 	}
 	const char *userid = argv[1];
 	const char *at = strrchr(userid, '@');
@@ -71,8 +73,8 @@ cmd_admin(struct cli *c, int argc, char **argv)
 		return 2;
 	}
 	_cleanup_free_ char *pw = prompt_secret("Password: ");
-	if (!pw || strlen(pw) < 5) {
-		fprintf(stderr, "berth: the password needs at least 5 characters\n");
+	if (!pw || strlen(pw) < 8) {
+		fprintf(stderr, "berth: the password needs at least 8 characters\n");
 		return 2;
 	}
 	if (isatty(STDIN_FILENO)) {

@@ -39,12 +39,24 @@ looks_like_upid(json_t *data)
 	return json_is_string(data) && startswith(json_string_value(data), "UPID:");
 }
 
-static int
-api_verb(struct cli *c, const char *method, int argc, char **argv)
+static bool
+is_help(const char *a)
 {
-	if (argc < 1) {
-		fprintf(stderr, "berth: missing PATH\n");
-		return 2;
+	return streq(a, "--help") || streq(a, "-h") || streq(a, "help");
+}
+
+static int
+api_verb(struct cli *c, const char *verb, const char *method, int argc, char **argv)
+{
+	if (argc < 1 || is_help(argv[0])) {
+		fprintf(argc < 1 ? stderr : stdout,
+		        "Usage: berth %s PATH [--key value ...] [--output-format "
+		        "text|json|json-pretty]\n"
+		        "  %s the API path PATH (relative to /api2/json); 'berth %s PATH --help'\n"
+		        "  lists the parameters of that call, 'berth usage PATH' all its "
+		        "methods.\n",
+		        verb, method, verb);
+		return argc < 1 ? 2 : 0;
 	}
 	_cleanup_free_ char *path =
 	        argv[0][0] == '/' ? xstrdup(argv[0]) : xasprintf("/%s", argv[0]);
@@ -148,9 +160,13 @@ main(int argc, char **argv)
 		ret = 0;
 	} else if (streq(args[0], "usage")) {
 		bool verbose = n > 2 && (streq(args[2], "--verbose") || streq(args[2], "-v"));
-		if (n < 2) {
-			fprintf(stderr, "Usage: berth usage PATH [--verbose]\n");
-			ret = 2;
+		if (n < 2 || is_help(args[1])) {
+			fprintf(n < 2 ? stderr : stdout,
+			        "Usage: berth usage PATH [--verbose]\n"
+			        "  The methods of the API path PATH with their parameters "
+			        "(--verbose:\n"
+			        "  with descriptions), from the route table.\n");
+			ret = n < 2 ? 2 : 0;
 		} else {
 			_cleanup_free_ char *p =
 			        args[1][0] == '/' ? xstrdup(args[1]) : xasprintf("/%s", args[1]);
@@ -164,7 +180,8 @@ main(int argc, char **argv)
 		ret = -1;
 		for (size_t i = 0; i < ARRAY_SIZE(verb_methods); i++)
 			if (streq(args[0], verb_methods[i][0]))
-				ret = api_verb(&c, verb_methods[i][1], n - 1, args + 1);
+				ret = api_verb(&c, verb_methods[i][0], verb_methods[i][1], n - 1,
+				               args + 1);
 		if (ret == -1) {
 			fprintf(stderr, "berth: unknown command '%s'\n\n", args[0]);
 			usage(stderr);

@@ -113,6 +113,11 @@ cmd_task(struct cli *c, int argc, char **argv)
 		return argc < 1 ? 2 : 0;
 	}
 	const char *sub = argv[0];
+	for (int i = 1; i < argc; i++)
+		if (streq(argv[i], "--help") || streq(argv[i], "-h")) {
+			task_usage(stdout);
+			return 0;
+		}
 	if (streq(sub, "list")) {
 		json_t *params = json_object();
 		for (int i = 1; i < argc; i++) {

@@ -377,14 +377,22 @@ on_proxy_exit(uv_process_t *p, int64_t status, int sig)
 static void
 spawn_proxy(struct daemon *d)
 {
-	char *args[] = { d->exe,        "--internal-proxy",
-		         "--listen",    (char *)d->opt.listen,
-		         "--cert",      d->cert_path,
-		         "--key",       d->key_path,
-		         "--www",       (char *)d->opt.www,
-		         "--upstream",  d->proxy_sock,
-		         "--user",      (char *)d->opt.proxy_user,
-		         "--port-file", d->port_file,
+	char *args[] = { (char *)SELF_EXE,
+		         "--internal-proxy",
+		         "--listen",
+		         (char *)d->opt.listen,
+		         "--cert",
+		         d->cert_path,
+		         "--key",
+		         d->key_path,
+		         "--www",
+		         (char *)d->opt.www,
+		         "--upstream",
+		         d->proxy_sock,
+		         "--user",
+		         (char *)d->opt.proxy_user,
+		         "--port-file",
+		         d->port_file,
 		         NULL };
 	uv_stdio_container_t stdio[3] = {
 		{ .flags = UV_IGNORE },
@@ -393,7 +401,7 @@ spawn_proxy(struct daemon *d)
 	};
 	uv_process_options_t o = {
 		.exit_cb = on_proxy_exit,
-		.file = d->exe,
+		.file = SELF_EXE,
 		.args = args,
 		.stdio_count = 3,
 		.stdio = stdio,
@@ -504,7 +512,7 @@ daemon_run(struct daemon *d, struct error *err)
 	r = authcache_new(d->store, &api->auth);
 	if (r < 0)
 		return error_errno(err, r, "unable to load the access configuration");
-	const char *worker_argv[] = { d->exe,   "--worker",  "--root", d->opt.root,
+	const char *worker_argv[] = { SELF_EXE, "--worker",  "--root", d->opt.root,
 		                      "--node", d->opt.node, NULL };
 	r = taskmgr_open(d->loop, d->task_dir, d->opt.node, worker_argv, &d->tasks, err);
 	if (r < 0)

@@ -3,7 +3,7 @@ updates with the same digest — exactly one wins; concurrent edits of user.cfg,
 and the ACL lose nothing; duplicate creations — exactly one wins."""
 import itertools
 
-from conftest import ADMIN, NODE, run_concurrently
+from conftest import ADMIN, ADMIN_PASSWORD, NODE, run_concurrently
 
 CONFIG = f"/api2/json/nodes/{NODE}/config"
 STALE = "detected modified configuration - file changed by other user? Try again."
@@ -116,7 +116,8 @@ def test_concurrent_password_changes_of_different_users_are_all_kept(shared_bert
 
     def change(u):
         return b.request("PUT", "/api2/json/access/password",
-                         {"userid": u, "password": f"new-{u}"}, h, timeout=60).status
+                         {"userid": u, "password": f"new-{u}",
+                          "confirmation-password": ADMIN_PASSWORD}, h, timeout=60).status
     assert run_concurrently(change, [(u,) for u in users]) == [200] * len(users)
     for u in users:
         r = b.request("POST", "/api2/json/access/ticket", {"username": u, "password": f"new-{u}"})

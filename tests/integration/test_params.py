@@ -188,7 +188,7 @@ def test_pattern_violation_is_reported(shared_berth):
 
 def test_string_shorter_than_min_length_is_rejected(shared_berth):
     r = shared_berth.admin().put("/access/password", {"userid": "admin@pve", "password": "abc"})
-    assert_param_error(r, {"password": "value must be at least 5 characters long"})
+    assert_param_error(r, {"password": "value must be at least 8 characters long"})
 
 
 def test_string_longer_than_max_length_is_rejected(shared_berth):

@@ -21,7 +21,8 @@ def test_users_tokens_acls_roles_config_and_tasks_survive_a_restart(berth):
     s.data("POST", "/access/roles", {"roleid": "Keeper", "privs": "VM.Audit,Sys.Audit"})
     s.data("PUT", "/access/acl", {"path": "/storage/local", "roles": "Keeper",
                                   "users": "keep@pve"})
-    s.data("PUT", "/access/password", {"userid": "keep@pve", "password": "changed-password"})
+    s.data("PUT", "/access/password", {"userid": "keep@pve", "password": "changed-password",
+                                       "confirmation-password": ADMIN_PASSWORD})
     s.data("PUT", f"/nodes/{NODE}/config", {"description": "persisted", "ballooning-target": "66"})
     ok, failed = b.probe(warnings=1), b.probe(fail="remembered")
     for u in (ok, failed):

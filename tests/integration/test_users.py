@@ -178,7 +178,8 @@ def test_user_changes_own_password(shared_berth):
     b = shared_berth
     userid = b.add_user(uid("own"), password=PW)
     s = b.session(userid, PW)
-    assert s.data("PUT", "/access/password", {"userid": userid, "password": "new-password"}) is None
+    assert s.data("PUT", "/access/password", {"userid": userid, "password": "new-password",
+                                             "confirmation-password": PW}) is None
     assert not can_login(b, userid, PW)
     assert can_login(b, userid, "new-password")
 
@@ -201,31 +202,54 @@ def test_wrong_confirmation_password_is_refused(shared_berth):
     assert can_login(b, userid, "changed-properly")
 
 
+def test_non_root_callers_must_confirm_with_their_own_password(shared_berth):
+    """PVE's reauth_user_for_user_modification: everyone but root@pam confirms."""
+    b = shared_berth
+    userid = b.add_user(uid("noconfirm"), password=PW)
+    r = b.session(userid, PW).put("/access/password", {"userid": userid, "password": "new-pass1"})
+    assert r.status == 400
+    assert r.json()["errors"] == {"confirmation-password": "password is required to modify user"}
+    assert can_login(b, userid, PW)
+
+
+def test_root_changes_passwords_without_confirmation(shared_berth):
+    b = shared_berth
+    userid = b.add_user(uid("byroot"), password=PW)
+    b.cli("set", "/access/password", "--userid", userid, "--password", "set-by-root", check=True)
+    assert can_login(b, userid, "set-by-root")
+
+
 def test_changing_another_users_password_needs_user_admin_rights(shared_berth):
     b = shared_berth
     victim = b.add_user(uid("victim"), password=PW)
     attacker = b.add_user(uid("attacker"), password=PW)
-    r = b.session(attacker, PW).put("/access/password", {"userid": victim, "password": "pwned!"})
+    r = b.session(attacker, PW).put("/access/password", {"userid": victim, "password": "pwned!!!",
+                                                          "confirmation-password": PW})
     assert r.status_line == ("HTTP/1.1 403 Permission check failed (/access/realm/pve, "
                              "Realm.AllocateUser)")
     assert can_login(b, victim, PW)
     # an administrator may
-    b.admin().data("PUT", "/access/password", {"userid": victim, "password": "reset-by-admin"})
+    b.admin().data("PUT", "/access/password", {"userid": victim, "password": "reset-by-admin",
+                                               "confirmation-password": ADMIN_PASSWORD})
     assert can_login(b, victim, "reset-by-admin")
 
 
 def test_password_change_for_unknown_or_pam_user_fails(shared_berth):
     s = shared_berth.admin()
-    assert s.put("/access/password", {"userid": "ghost@pve", "password": "abcdef"}).status == 500
-    r = s.put("/access/password", {"userid": "root@pam", "password": "abcdef"})
+    confirm = {"confirmation-password": ADMIN_PASSWORD}
+    r = s.put("/access/password", {"userid": "ghost@pve", "password": "abcdefgh", **confirm})
     assert r.status == 500
+    # only root@pam may change root@pam's password (PVE's reauth rule)
+    r = s.put("/access/password", {"userid": "root@pam", "password": "abcdefgh", **confirm})
+    assert r.status == 403
 
 
 def test_admin_password_change_keeps_other_users_passwords(shared_berth):
     b = shared_berth
     a = b.add_user(uid("keep"), password="keep-password-a")
     c = b.add_user(uid("keep"), password="keep-password-c")
-    b.admin().data("PUT", "/access/password", {"userid": a, "password": "changed-a"})
+    b.admin().data("PUT", "/access/password", {"userid": a, "password": "changed-a",
+                                               "confirmation-password": ADMIN_PASSWORD})
     assert can_login(b, c, "keep-password-c")
     assert can_login(b, ADMIN, ADMIN_PASSWORD)
 
