@@ -57,6 +57,9 @@ struct daemon {
 
 /* setup.c: directories, the single-instance lock, keys, first-start config files. */
 int daemon_prepare(struct daemon *d, struct error *err);
+/* Free what daemon_prepare and daemon_run set up (after the loop ended). */
+void daemon_cleanup(struct daemon *d);
+
 /* How to log in: root@pam with the host password, or (no usable root password) how to
  * create an administrator once. */
 void daemon_print_welcome(struct daemon *d);

@@ -202,6 +202,7 @@ main(int argc, char **argv)
 	struct error err = { 0 };
 	if (daemon_prepare(&d, &err) < 0) {
 		fprintf(stderr, "berthd: %s\n", err.msg);
+		daemon_cleanup(&d);
 		return 1;
 	}
 	if (d.opt.foreground)
@@ -210,9 +211,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "berthd: unable to go to the background\n");
 		return 1;
 	}
-	if (daemon_run(&d, &err) < 0) {
+	int r = daemon_run(&d, &err);
+	if (r < 0)
 		log_err("%s", err.msg);
-		return 1;
-	}
-	return 0;
+	daemon_cleanup(&d);
+	return r < 0 ? 1 : 0;
 }

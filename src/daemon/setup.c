@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <openssl/evp.h>
 #include <net/if.h>
 #include <shadow.h>
 #include <stdio.h>
@@ -159,6 +160,27 @@ daemon_prepare(struct daemon *d, struct error *err)
 	if (r < 0)
 		return r;
 	return ensure_keys(d, err);
+}
+
+void
+daemon_cleanup(struct daemon *d)
+{
+	char **paths[] = {
+		&d->run_dir,  &d->task_dir,   &d->priv_dir,  &d->lock_dir, &d->db_path,
+		&d->api_sock, &d->proxy_sock, &d->cert_path, &d->key_path, &d->port_file
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+		free(*paths[i]);
+		*paths[i] = NULL;
+	}
+	EVP_PKEY_free(d->api.authkey);
+	d->api.authkey = NULL;
+	explicit_bzero(d->api.csrf_secret, sizeof(d->api.csrf_secret));
+	free((char *)d->api.ssl_fingerprint);
+	d->api.ssl_fingerprint = NULL;
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
+	d->lock_fd = -1;
 }
 
 /* ---- welcome message ---- */
