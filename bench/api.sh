@@ -27,8 +27,14 @@ lua="$root/auth.lua"
 printf 'wrk.headers["Authorization"] = "PVEAPIToken=root@pam!bench=%s"\n' "$secret" > "$lua"
 
 rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+# PSS shares each page among the processes mapping it: the two daemons map the same
+# libraries (libcrypto, libc), which RSS counts once per process
+pss_kib() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
+anon_kib() { awk '/^RssAnon/ { print $2 }' "/proc/$1/status"; }
 sleep 1
 idle_root=$(rss_kib "$daemon"); idle_proxy=$(rss_kib "$proxy")
+idle_pss=$(( $(pss_kib "$daemon") + $(pss_kib "$proxy") ))
+idle_anon=$(( $(anon_kib "$daemon") + $(anon_kib "$proxy") ))
 
 run() {
 	local path=$1
@@ -55,3 +61,5 @@ echo "| RSS (KiB)       | root daemon | proxy | together |"
 echo "|-----------------|-------------|-------|----------|"
 printf '| idle            | %11s | %5s | %8s |\n' "$idle_root" "$idle_proxy" $((idle_root + idle_proxy))
 printf '| after the load  | %11s | %5s | %8s |\n' "$load_root" "$load_proxy" $((load_root + load_proxy))
+echo
+echo "idle, both processes: PSS $idle_pss KiB, anonymous (heap, stacks) $idle_anon KiB"

@@ -81,6 +81,7 @@ struct api_call {
 	char client[64];
 	/* results */
 	json_t *data;
+	char *data_text; /* alternatively: data already serialized as JSON (owned) */
 	bool has_total;
 	int64_t total;
 	struct error err;

@@ -11,16 +11,22 @@
 #include "basic/encoding.h"
 #include "basic/log.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
 
 #define JSON_CT "application/json;charset=UTF-8"
 
+#define JSON_DUMP_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(12))
+
+/* body_text: the serialized body (taken over), or NULL for none; body: a JSON body to
+ * serialize instead. */
 static void
-respond(struct api_call *call, int status, const char *message, json_t *body, unsigned delay_ms)
+respond_text(struct api_call *call, int status, const char *message, char *body_text, json_t *body,
+             unsigned delay_ms)
 {
-	struct api_response resp = { .status = status, .delay_ms = delay_ms };
+	struct api_response resp = { .status = status, .delay_ms = delay_ms, .body = body_text };
 	/* the reason phrase is one line: keep the first one */
 	size_t n = strcspn(message, "\r\n");
 	resp.message = xstrndup(message, n);
@@ -29,15 +35,22 @@ respond(struct api_call *call, int status, const char *message, json_t *body, un
 		resp.message = xstrdup(status == 200 ? "OK" : "Error");
 	}
 	if (body) {
-		resp.body = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(12));
+		resp.body = json_dumps(body, JSON_DUMP_FLAGS);
 		if (!resp.body)
 			oom();
-		resp.body_len = strlen(resp.body);
 		json_decref(body);
 	}
+	if (resp.body)
+		resp.body_len = strlen(resp.body);
 	call->done(call, &resp);
 	free(resp.message);
 	free(resp.body);
+}
+
+static void
+respond(struct api_call *call, int status, const char *message, json_t *body, unsigned delay_ms)
+{
+	respond_text(call, status, message, NULL, body, delay_ms);
 }
 
 /* A plain HTTP-level error: no JSON body (PVE's $self->error). */
@@ -57,12 +70,20 @@ void
 api_call_complete(struct api_call *call, int r)
 {
 	if (r >= 0) {
-		json_t *body = json_object();
-		json_object_set_new(body, "data", call->data ? call->data : json_null());
-		call->data = NULL;
+		/* the envelope is put together as text around the serialized data, which a
+		 * handler may also have handed over ready-made */
+		char *data = call->data_text ? TAKE_PTR(call->data_text)
+		                             : json_dumps(call->data ? call->data : json_null(),
+		                                          JSON_DUMP_FLAGS);
+		if (!data)
+			oom();
+		struct strbuf body = STRBUF_INIT;
+		sb_printf(&body, "{\"data\":%s", data);
 		if (call->has_total)
-			json_object_set_new(body, "total", json_integer(call->total));
-		respond(call, 200, "OK", body, 0);
+			sb_printf(&body, ",\"total\":%" PRId64, call->total);
+		sb_putc(&body, '}');
+		free(data);
+		respond_text(call, 200, "OK", sb_steal(&body), NULL, 0);
 		return;
 	}
 	json_t *body = json_pack("{s:n}", "data");
@@ -553,6 +574,7 @@ api_call_free(struct api_call *call)
 		return;
 	json_decref(call->params);
 	json_decref(call->data);
+	free(call->data_text);
 	json_decref(call->param_errors);
 	free(call);
 }

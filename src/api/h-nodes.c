@@ -5,6 +5,7 @@
 #include "store/store.h"
 
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 json_t *
@@ -79,10 +80,37 @@ fs_object(const char *path)
 	                 (json_int_t)fs.avail);
 }
 
+/* The answer as sent, kept for up to a second: figures finer than that tell nothing (the
+ * CPU share itself is sampled every 5 s), and reading /proc and serializing the CPU flags
+ * on every request would make this the slowest small GET. */
+#define NODE_STATUS_CACHE_NS (1000 * 1000 * 1000LL)
+
+static json_t *node_status_json(struct api_ctx *ctx);
+
 static int
 node_status(struct api_call *c)
 {
-	struct api_ctx *ctx = c->ctx;
+	static char *cached;
+	static int64_t cached_at;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t now = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	if (!cached || now - cached_at >= NODE_STATUS_CACHE_NS) {
+		json_t *d = node_status_json(c->ctx);
+		free(cached);
+		cached = json_dumps(d, JSON_COMPACT | JSON_REAL_PRECISION(12));
+		json_decref(d);
+		if (!cached)
+			oom();
+		cached_at = now;
+	}
+	c->data_text = xstrdup(cached);
+	return 0;
+}
+
+static json_t *
+node_status_json(struct api_ctx *ctx)
+{
 	json_t *d = json_object();
 
 	uint64_t uptime = 0;
@@ -142,8 +170,7 @@ node_status(struct api_call *c)
 	json_decref(v);
 	json_object_set_new(d, "pveversion", json_string(pv));
 	json_object_set_new(d, "berthversion", json_string(BERTH_VERSION));
-	c->data = d;
-	return 0;
+	return d;
 }
 
 /* ---- nodes/<node>/config: description, start delay, wake on LAN ---- */
