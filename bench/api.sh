@@ -19,7 +19,7 @@ cleanup() { kill "$daemon" 2>/dev/null || true; wait "$daemon" 2>/dev/null || tr
 trap cleanup EXIT
 for _ in $(seq 100); do [ -s "$root/run/proxy.port" ] && [ -S "$root/run/api.sock" ] && break; sleep 0.1; done
 port=$(cat "$root/run/proxy.port")
-proxy=$(pgrep -P "$daemon" -f -- --internal-proxy)
+proxy=$(pgrep -P "$daemon" -x berthd-proxy)
 
 secret=$("$BUILD/berth" --root "$root" create /access/users/root@pam/token/bench --privsep 0 \
 	--output-format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["value"])')

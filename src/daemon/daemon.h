@@ -19,9 +19,9 @@ struct daemon_options {
 	unsigned failed_login_delay_ms;
 };
 
-/* Helpers are exec'd through /proc/self/exe: it names this very binary even when the file
- * was replaced or removed since we started (an upgrade in place), so the proxy and workers
- * always match the daemon. */
+/* Task workers are exec'd through /proc/self/exe: it names this very binary even when the
+ * file was replaced or removed since we started (an upgrade in place), so workers always
+ * match the daemon. */
 #define SELF_EXE "/proc/self/exe"
 
 struct conn;
@@ -29,7 +29,8 @@ struct conn;
 struct daemon {
 	struct daemon_options opt;
 	uv_loop_t *loop;
-	char *exe; /* this binary's path, for messages (spawning uses SELF_EXE) */
+	char *exe;       /* this binary's path, for messages (workers use SELF_EXE) */
+	char *proxy_exe; /* berthd-proxy, next to this binary */
 	char *run_dir, *task_dir, *priv_dir, *db_path, *lock_dir;
 	char *api_sock, *proxy_sock, *cert_path, *key_path, *port_file;
 	int lock_fd;

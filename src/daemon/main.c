@@ -1,11 +1,11 @@
-/* berthd: the root daemon's entry point; also the entry of its helper processes
- * (--internal-proxy, --worker), which are exec'd from the same binary. */
+/* berthd: the root daemon's entry point; also the entry of its task workers (--worker),
+ * which are exec'd from the same binary. The proxy is its own program, berthd-proxy. */
 #include "berth-config.h"
 #include "berth-version.h"
 #include "basic/fileio.h"
 #include "basic/log.h"
+#include "basic/strbuf.h"
 #include "daemon/daemon.h"
-#include "proxy/proxy.h"
 
 #include <fcntl.h>
 #include <getopt.h>
@@ -78,10 +78,6 @@ daemonize(const char *root)
 int
 main(int argc, char **argv)
 {
-	if (argc > 1 && streq(argv[1], "--internal-proxy")) {
-		log_setup("berthd-proxy", LOG_LEVEL_INFO);
-		return proxy_main(argc - 1, argv + 1);
-	}
 	if (argc > 1 && streq(argv[1], "--worker")) {
 		log_setup("berthd-worker", LOG_LEVEL_INFO);
 		return worker_main(argc - 1, argv + 1);
@@ -196,6 +192,15 @@ main(int argc, char **argv)
 	}
 	exe[n] = '\0';
 	d.exe = exe;
+	char *slash = strrchr(exe, '/');
+	d.proxy_exe =
+	        xasprintf("%.*s/berthd-proxy", slash ? (int)(slash - exe) : 1, slash ? exe : ".");
+	if (access(d.proxy_exe, X_OK) < 0) {
+		fprintf(stderr, "berthd: the proxy program %s is missing (build it with 'make')\n",
+		        d.proxy_exe);
+		free(d.proxy_exe);
+		return 1;
+	}
 	/* blocking work (PAM, password hashing) must not queue behind a few slow logins */
 	setenv("UV_THREADPOOL_SIZE", "8", 0);
 

@@ -377,8 +377,7 @@ on_proxy_exit(uv_process_t *p, int64_t status, int sig)
 static void
 spawn_proxy(struct daemon *d)
 {
-	char *args[] = { (char *)SELF_EXE,
-		         "--internal-proxy",
+	char *args[] = { d->proxy_exe,
 		         "--listen",
 		         (char *)d->opt.listen,
 		         "--cert",
@@ -401,7 +400,7 @@ spawn_proxy(struct daemon *d)
 	};
 	uv_process_options_t o = {
 		.exit_cb = on_proxy_exit,
-		.file = SELF_EXE,
+		.file = d->proxy_exe,
 		.args = args,
 		.stdio_count = 3,
 		.stdio = stdio,

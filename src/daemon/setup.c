@@ -173,6 +173,8 @@ daemon_cleanup(struct daemon *d)
 		free(*paths[i]);
 		*paths[i] = NULL;
 	}
+	free(d->proxy_exe);
+	d->proxy_exe = NULL;
 	EVP_PKEY_free(d->api.authkey);
 	d->api.authkey = NULL;
 	explicit_bzero(d->api.csrf_secret, sizeof(d->api.csrf_secret));

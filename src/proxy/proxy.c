@@ -132,7 +132,7 @@ parse_options(int argc, char **argv, struct options *o)
 		}
 	}
 	if (optind != argc || !o->listen || !o->cert || !o->key || !o->www || !o->upstream) {
-		log_err("usage: berthd --internal-proxy --listen ADDR:PORT --cert PATH --key PATH "
+		log_err("usage: berthd-proxy --listen ADDR:PORT --cert PATH --key PATH "
 		        "--www DIR --upstream SOCKET [--user NAME] [--port-file PATH]");
 		return -EINVAL;
 	}

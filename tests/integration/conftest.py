@@ -441,7 +441,8 @@ def _proxy_pid(self):
         except OSError:
             continue
         state, ppid = stat.rsplit(")", 1)[1].split()[:2]
-        if int(ppid) == self.proc.pid and b"--internal-proxy" in cmd and state != "Z":
+        if (int(ppid) == self.proc.pid and os.path.basename(cmd[0]) == b"berthd-proxy"
+                and state != "Z"):
             return int(d)
     return None
 

@@ -79,6 +79,17 @@ def test_proxy_holds_no_store_or_signing_key(berth):
     assert not any(b"authkey" in a or b"csrf" in a for a in cmd), cmd
 
 
+def test_proxy_maps_no_pam_sqlite_or_libuv_code(berth):
+    """The internet-facing process is its own program (berthd-proxy): code it has no use
+    for (PAM, the store's SQLite, the root daemon's event loop) is not even mapped."""
+    pid = berth.proxy_pid()
+    with open(f"/proc/{pid}/maps") as f:
+        libs = {line.split()[-1] for line in f if ".so" in line}
+    assert any("libssl" in lib for lib in libs), libs
+    for absent in ("libpam", "libsqlite3", "libuv", "libcrypt.so"):
+        assert not any(absent in lib for lib in libs), (absent, libs)
+
+
 def test_store_and_sockets_are_closed_to_other_users(berth):
     st = os.stat(os.path.join(berth.root, "config.db"))
     assert st.st_uid == 0 and st.st_mode & 0o077 == 0, oct(st.st_mode)
@@ -201,21 +212,25 @@ def test_worker_that_died_while_the_daemon_was_down_is_reported_failed(berth):
 
 
 def test_proxy_and_workers_still_start_after_the_binary_is_replaced(berth_factory):
-    """A package upgrade replaces berthd under the running daemon (dpkg renames the new file
-    over the old one); restarting a dead proxy and starting task workers must still work."""
+    """A package upgrade replaces berthd and berthd-proxy under the running daemon (dpkg
+    renames the new files over the old ones); restarting a dead proxy and starting task
+    workers must still work."""
     import shutil
     from conftest import Berth, make_root, setup_admin
     root = make_root()
     exe = os.path.join(root, "berthd-copy")
+    proxy = os.path.join(root, "berthd-proxy")
     shutil.copy2(BERTHD, exe)
+    shutil.copy2(BERTHD + "-proxy", proxy)
     b = Berth(root)
     b.exe = exe
     b.start()
     try:
         setup_admin(b)
-        new = exe + ".dpkg-new"
-        shutil.copy2(BERTHD, new)
-        os.replace(new, exe)
+        for source, target in ((BERTHD, exe), (BERTHD + "-proxy", proxy)):
+            new = target + ".dpkg-new"
+            shutil.copy2(source, new)
+            os.replace(new, target)
         upid = b.probe()
         assert b.wait_task(upid)["exitstatus"] == "OK"
         old = b.proxy_pid()
