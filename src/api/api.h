@@ -122,3 +122,7 @@ int api_check_privs(struct api_call *call, const char *path, const char *privs, 
 /* Like api_check_privs, without setting an error. */
 bool api_has_privs(struct api_call *call, const char *path, const char *privs, bool any);
 bool api_is_root(const struct api_call *call);
+/* PVE's perm-modify privileges for an ACL path: "Permissions.Modify" plus the matching
+ * Allocate privilege on /storage/<x>, /vms/<x> or /pool/<x> (any of them suffices).
+ * Caller frees. */
+char *api_perm_modify_privs(const char *path);

@@ -205,6 +205,16 @@ api_check_privs(struct api_call *call, const char *path, const char *privs, bool
 	return r;
 }
 
+char *
+api_perm_modify_privs(const char *path)
+{
+	const char *extra = startswith(path, "/storage/") ? ",Datastore.Allocate"
+	                    : startswith(path, "/vms/")   ? ",VM.Allocate"
+	                    : startswith(path, "/pool/")  ? ",Pool.Allocate"
+	                                                  : "";
+	return xasprintf("Permissions.Modify%s", extra);
+}
+
 /* "/vms/{vmid}" with the raw parameter values substituted. */
 static char *
 perm_path(const char *tmpl, json_t *raw)
@@ -269,11 +279,7 @@ check_route_permission(struct api_call *call, json_t *raw)
 		_cleanup_free_ char *norm = acl_path_normalize(path);
 		if (!norm)
 			return 0;
-		const char *extra = startswith(norm, "/storage/") ? ",Datastore.Allocate"
-		                    : startswith(norm, "/vms/")   ? ",VM.Allocate"
-		                    : startswith(norm, "/pool/")  ? ",Pool.Allocate"
-		                                                  : "";
-		_cleanup_free_ char *privs = xasprintf("Permissions.Modify%s", extra);
+		_cleanup_free_ char *privs = api_perm_modify_privs(norm);
 		return api_check_privs(call, norm, privs, true);
 	}
 	default:

@@ -163,11 +163,7 @@ may_see_acl_path(struct api_call *c, const char *path)
 {
 	if (api_has_privs(c, "/access", "Sys.Audit", false))
 		return true;
-	const char *extra = startswith(path, "/storage/") ? ",Datastore.Allocate"
-	                    : startswith(path, "/vms/")   ? ",VM.Allocate"
-	                    : startswith(path, "/pool/")  ? ",Pool.Allocate"
-	                                                  : "";
-	_cleanup_free_ char *privs = xasprintf("Permissions.Modify%s", extra);
+	_cleanup_free_ char *privs = api_perm_modify_privs(path);
 	return api_has_privs(c, path, privs, true);
 }
 
