@@ -29,6 +29,22 @@ generate_rsa(EVP_PKEY **ret)
 	return 0;
 }
 
+/* The text written to a memory BIO (when written is true), then the BIO is freed (a secmem
+ * BIO wipes its buffer). */
+static int
+bio_take_text(BIO *bio, bool written, char **ret)
+{
+	int r = -EIO;
+	char *data;
+	long len = written ? BIO_get_mem_data(bio, &data) : 0;
+	if (len > 0) {
+		*ret = xstrndup(data, (size_t)len);
+		r = 0;
+	}
+	BIO_free(bio);
+	return r;
+}
+
 /* The PEM (PKCS#8) text of a private key; the BIO's buffer is wiped before it is freed. */
 static int
 private_pem(EVP_PKEY *key, char **ret)
@@ -36,17 +52,8 @@ private_pem(EVP_PKEY *key, char **ret)
 	BIO *bio = BIO_new(BIO_s_secmem());
 	if (!bio)
 		return -ENOMEM;
-	int r = -EIO;
-	if (PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) == 1) {
-		char *data;
-		long len = BIO_get_mem_data(bio, &data);
-		if (len > 0) {
-			*ret = xstrndup(data, (size_t)len);
-			r = 0;
-		}
-	}
-	BIO_free(bio);
-	return r;
+	bool ok = PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) == 1;
+	return bio_take_text(bio, ok, ret);
 }
 
 int
@@ -181,17 +188,8 @@ cert_pem(X509 *cert, char **ret)
 	BIO *bio = BIO_new(BIO_s_mem());
 	if (!bio)
 		return -ENOMEM;
-	int r = -EIO;
-	if (PEM_write_bio_X509(bio, cert) == 1) {
-		char *data;
-		long len = BIO_get_mem_data(bio, &data);
-		if (len > 0) {
-			*ret = xstrndup(data, (size_t)len);
-			r = 0;
-		}
-	}
-	BIO_free(bio);
-	return r;
+	bool ok = PEM_write_bio_X509(bio, cert) == 1;
+	return bio_take_text(bio, ok, ret);
 }
 
 int

@@ -244,41 +244,49 @@ def setup_admin(b):
     b.cli("admin", "create", ADMIN, input=ADMIN_PASSWORD + "\n", check=True)
 
 
+def require_root():
+    if os.geteuid() != 0:
+        pytest.skip("integration tests need root (berthd manages the host)")
+
+
+def start_with_admin(**kw):
+    """A daemon in a fresh root with an administrator (admin@pve)."""
+    b = Berth(make_root(), **kw).start()
+    setup_admin(b)
+    return b
+
+
+def stop_and_check(daemons):
+    """Stop the daemons, remove their roots, and fail on any sanitizer report."""
+    reports = []
+    for b in daemons:
+        b.stop()
+        reports += b.sanitizer_reports()
+        shutil.rmtree(b.root, ignore_errors=True)
+    assert not reports, "sanitizer reports in berthd's log:\n" + "\n".join(reports)
+
+
 @pytest.fixture
 def berth():
     """A fresh berthd with an administrator (admin@pve) for one test."""
-    if os.geteuid() != 0:
-        pytest.skip("integration tests need root (berthd manages the host)")
-    root = make_root()
-    b = Berth(root).start()
-    setup_admin(b)
+    require_root()
+    b = start_with_admin()
     yield b
-    b.stop()
-    reports = b.sanitizer_reports()
-    shutil.rmtree(root, ignore_errors=True)
-    assert not reports, "sanitizer reports in berthd's log:\n" + "\n".join(reports)
+    stop_and_check([b])
 
 
 @pytest.fixture
 def berth_factory():
     """Start daemons with custom options: berth_factory(login_delay_ms=3000)."""
-    if os.geteuid() != 0:
-        pytest.skip("integration tests need root (berthd manages the host)")
+    require_root()
     made = []
 
     def make(**kw):
-        b = Berth(make_root(), **kw).start()
-        setup_admin(b)
-        made.append(b)
-        return b
+        made.append(start_with_admin(**kw))
+        return made[-1]
 
     yield make
-    reports = []
-    for b in made:
-        b.stop()
-        reports += b.sanitizer_reports()
-        shutil.rmtree(b.root, ignore_errors=True)
-    assert not reports, "sanitizer reports in berthd's log:\n" + "\n".join(reports)
+    stop_and_check(made)
 
 
 # ---- helpers shared by the test modules (added with the foundation suite) ----
@@ -518,13 +526,7 @@ def run_concurrently(fn, args_list, timeout=120):
 def shared_berth():
     """One berthd (with admin@pve) shared by the tests of a module that only read, or write
     objects of their own with unique names."""
-    if os.geteuid() != 0:
-        pytest.skip("integration tests need root (berthd manages the host)")
-    root = make_root()
-    b = Berth(root).start()
-    setup_admin(b)
+    require_root()
+    b = start_with_admin()
     yield b
-    b.stop()
-    reports = b.sanitizer_reports()
-    shutil.rmtree(root, ignore_errors=True)
-    assert not reports, "sanitizer reports in berthd's log:\n" + "\n".join(reports)
+    stop_and_check([b])

@@ -216,7 +216,7 @@ def test_proxy_and_workers_still_start_after_the_binary_is_replaced(berth_factor
     renames the new files over the old ones); restarting a dead proxy and starting task
     workers must still work."""
     import shutil
-    from conftest import Berth, make_root, setup_admin
+    from conftest import Berth, make_root, setup_admin, stop_and_check
     root = make_root()
     exe = os.path.join(root, "berthd-copy")
     proxy = os.path.join(root, "berthd-proxy")
@@ -237,7 +237,4 @@ def test_proxy_and_workers_still_start_after_the_binary_is_replaced(berth_factor
         os.kill(old, signal.SIGKILL)
         wait_proxy_serving(b, old, timeout=20)
     finally:
-        b.stop()
-        reports = b.sanitizer_reports()
-        shutil.rmtree(root, ignore_errors=True)
-    assert not reports, "\n".join(reports)
+        stop_and_check([b])
