@@ -14,9 +14,21 @@ extern const struct api_route api_routes_users[];
 extern const struct api_route api_routes_acl[];
 extern const struct api_route api_routes_tasks[];
 extern const struct api_route api_routes_berth[];
+extern const struct api_route api_routes_storage[];
+extern const struct api_route api_routes_content[];
+extern const struct api_route api_routes_aplinfo[];
 
 /* task functions (the worker side of routes that start tasks) */
 int probe_task_run(struct task_worker *w, json_t *params, struct error *err);
+int upload_task_run(struct task_worker *w, json_t *params, struct error *err);   /* imgcopy */
+int imgdel_task_run(struct task_worker *w, json_t *params, struct error *err);   /* imgdel */
+int aplinfo_task_run(struct task_worker *w, json_t *params, struct error *err);  /* download */
+
+/* storage.cfg, parsed: in the daemon (from the store) and in a task worker (from its
+ * worker_env). NULL after filling err; caller frees with storage_config_free. */
+struct storage_config;
+struct storage_config *api_storage_config(struct api_ctx *ctx, struct error *err);
+struct storage_config *worker_storage_config(struct task_worker *w, struct error *err);
 
 /* {version, release, repoid, berth} */
 json_t *version_info(void);

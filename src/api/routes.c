@@ -5,11 +5,15 @@
 const struct api_route *const api_route_tables[] = {
 	api_routes_version, api_routes_nodes, api_routes_cluster,
 	api_routes_access,  api_routes_users, api_routes_acl,
-	api_routes_tasks,   api_routes_berth, NULL,
+	api_routes_tasks,   api_routes_berth, api_routes_storage,
+	api_routes_content, api_routes_aplinfo, NULL,
 };
 
 const struct task_type api_task_types[] = {
 	{ "berthprobe", probe_task_run },
+	{ "imgcopy", upload_task_run },
+	{ "imgdel", imgdel_task_run },
+	{ "download", aplinfo_task_run },
 };
 const size_t api_task_types_count = ARRAY_SIZE(api_task_types);
 
