@@ -63,6 +63,13 @@ struct api_request {
 	const char *client;
 	const char *body;
 	size_t body_len;
+	/* uploads (see docs/internals.md): a preflight asks only "may this client send the
+	 * body?" (authentication and permission, nothing runs); a completed upload carries the
+	 * file's descriptor, owned by the call from then on */
+	bool preflight;
+	bool upload;
+	int upload_fd;
+	uint64_t upload_size;
 };
 
 struct api_response {
@@ -85,6 +92,8 @@ struct api_call {
 	bool has_total;
 	int64_t total;
 	struct error err;
+	int upload_fd; /* an uploaded file (routes with API_UPLOAD), -1 when none */
+	uint64_t upload_size;
 	json_t *param_errors; /* "Parameter verification failed." with an errors map */
 	bool auth_failure;    /* answer without a body, delayed */
 	/* transport: set by the daemon */

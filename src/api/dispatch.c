@@ -470,6 +470,8 @@ void
 api_handle(struct api_ctx *ctx, const struct api_request *req, struct api_call *call)
 {
 	call->ctx = ctx;
+	call->upload_fd = req->upload ? req->upload_fd : -1;
+	call->upload_size = req->upload ? req->upload_size : 0;
 	snprintf(call->client, sizeof(call->client), "%s", req->client ? req->client : "");
 
 	/* PVE decodes the whole path first, then splits it */
@@ -522,6 +524,18 @@ api_handle(struct api_ctx *ctx, const struct api_request *req, struct api_call *
 		return;
 	}
 
+	bool upload_route = call->route->flags & API_UPLOAD;
+	if ((req->preflight || req->upload) && !upload_route) {
+		json_decref(path_params);
+		respond_plain(call, 400, "this URL takes no file upload");
+		return;
+	}
+	if (upload_route && !req->preflight && !req->upload) {
+		json_decref(path_params);
+		respond_plain(call, 400, "expected a multipart/form-data upload");
+		return;
+	}
+
 	json_t *raw = NULL;
 	int r = collect_params(call, req, m, path_params, &raw);
 	json_decref(path_params);
@@ -540,6 +554,12 @@ api_handle(struct api_ctx *ctx, const struct api_request *req, struct api_call *
 	if (check_route_permission(call, raw) < 0) {
 		json_decref(raw);
 		api_call_complete(call, -EACCES);
+		return;
+	}
+	if (req->preflight) {
+		/* the proxy may now stream the body; parameters come with the final request */
+		json_decref(raw);
+		respond_plain(call, 200, "OK");
 		return;
 	}
 
@@ -582,5 +602,7 @@ api_call_free(struct api_call *call)
 	json_decref(call->data);
 	free(call->data_text);
 	json_decref(call->param_errors);
+	if (call->upload_fd >= 0)
+		close(call->upload_fd);
 	free(call);
 }

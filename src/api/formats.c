@@ -1,5 +1,6 @@
 /* Named value formats (PVE's register_format) with Proxmox VE's error texts, as one table. */
 #include "api/schema.h"
+#include "storage/storage.h"
 #include "auth/privs.h"
 #include "auth/usercfg.h"
 
@@ -75,6 +76,15 @@ static int
 check_storage_id(const char *v, struct strbuf *why)
 {
 	return check_id(v, "storage", why);
+}
+
+static int
+check_storage_content(const char *v, struct strbuf *why)
+{
+	if (storage_content_parse_one(v))
+		return 0;
+	sb_printf(why, "invalid content type '%s'\n", v);
+	return -EINVAL;
 }
 
 static int
@@ -260,6 +270,7 @@ static const struct api_format formats[] = {
 	{ "pve-priv", check_priv, NULL },
 	{ "pve-realm", check_realm, NULL },
 	{ "pve-roleid", check_roleid, NULL },
+	{ "pve-storage-content", check_storage_content, NULL },
 	{ "pve-storage-id", check_storage_id, NULL },
 	{ "pve-tag", check_tag, NULL },
 	{ "pve-tokenid", check_tokenid, NULL },

@@ -4,7 +4,7 @@
 #include "api/nextid.h"
 #include "basic/log.h"
 #include "shared/hoststats.h"
-#include "shared/sectioncfg.h"
+#include "storage/storage.h"
 #include "store/store.h"
 
 #include <stdio.h>
@@ -19,23 +19,21 @@ cluster_index(struct api_call *c)
 }
 
 static json_t *
-storage_entry(struct api_ctx *ctx, const struct section *s)
+storage_entry(struct api_ctx *ctx, const struct storage *s)
 {
-	const char *content = section_get(s, "content");
-	const char *shared = section_get(s, "shared");
-	const char *disable = section_get(s, "disable");
-	const char *path = section_get(s, "path");
 	_cleanup_free_ char *id = xasprintf("storage/%s/%s", ctx->node, s->id);
-	json_t *e =
-	        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "id", id, "storage", s->id, "node",
-	                  ctx->node, "type", "storage", "plugintype", s->type, "content",
-	                  content ? content : "", "shared", shared && streq(shared, "1") ? 1 : 0);
-	struct fs_usage fs;
-	bool active = !(disable && streq(disable, "1")) && path && read_fs_usage(path, &fs) >= 0;
+	_cleanup_free_ char *content = storage_content_format(s->content);
+	json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "id", id, "storage", s->id,
+	                      "node", ctx->node, "type", "storage", "plugintype", s->type->name,
+	                      "content", content, "shared", s->shared ? 1 : 0);
+	struct storage_status st = { 0 };
+	struct error err = { 0 };
+	bool active = storage_enabled_on(s, ctx->node) && s->type->status &&
+	              s->type->status(s, &st, &err) >= 0 && st.active;
 	json_object_set_new(e, "status", json_string(active ? "available" : "unknown"));
 	if (active) {
-		json_object_set_new(e, "disk", json_integer((json_int_t)fs.used));
-		json_object_set_new(e, "maxdisk", json_integer((json_int_t)fs.total));
+		json_object_set_new(e, "disk", json_integer((json_int_t)st.used));
+		json_object_set_new(e, "maxdisk", json_integer((json_int_t)st.total));
 	}
 	return e;
 }
@@ -53,18 +51,17 @@ cluster_resources(struct api_call *c)
 			json_array_append_new(c->data, node_entry(ctx, ctx->node, true));
 	}
 	if (!type || streq(type, "storage")) {
-		_cleanup_free_ char *text = store_text(ctx, "storage.cfg");
-		struct sectioncfg *cfg = NULL;
-		if (text && sectioncfg_parse(text, &cfg) >= 0) {
-			for (size_t i = 0; i < cfg->n; i++) {
-				const struct section *s = &cfg->sections[i];
-				_cleanup_free_ char *path = xasprintf("/storage/%s", s->id);
-				if (api_has_privs(c, path,
-				                  "Datastore.Audit,Datastore.AllocateSpace", true))
-					json_array_append_new(c->data, storage_entry(ctx, s));
-			}
+		struct error err = { 0 };
+		struct storage_config *cfg = api_storage_config(ctx, &err);
+		for (size_t i = 0; cfg && i < cfg->n; i++) {
+			const struct storage *s = &cfg->list[i];
+			_cleanup_free_ char *path = xasprintf("/storage/%s", s->id);
+			if (s->nodes && !storage_enabled_on(s, ctx->node) && !s->disabled)
+				continue; /* not configured for this node */
+			if (api_has_privs(c, path, "Datastore.Audit,Datastore.AllocateSpace", true))
+				json_array_append_new(c->data, storage_entry(ctx, s));
 		}
-		sectioncfg_free(cfg);
+		storage_config_free(cfg);
 	}
 	return 0;
 }

@@ -267,13 +267,8 @@ get_node_config(struct api_call *c)
 static char *
 edit_node_config(struct api_call *c, const char *old, const char *old_digest, void *arg)
 {
-	const char *digest = param_str(c->params, "digest");
-	if (digest && (!old_digest || strcasecmp(digest, old_digest) != 0)) {
-		api_fail(c, 500,
-		         "detected modified configuration - file changed by other user? Try "
-		         "again.");
+	if (api_digest_check(c, old_digest) < 0)
 		return NULL;
-	}
 	json_t *conf = kvconfig_parse(old);
 	for (const struct api_schema *k = node_config_keys; k->name; k++) {
 		json_t *v = json_object_get(c->params, k->name);
@@ -328,12 +323,7 @@ static const struct api_schema set_config_params[] = {
 	  .format = "pve-configid-list",
 	  .optional = true,
 	  .description = "A list of settings you want to delete." },
-	{ .name = "digest",
-	  .type = API_T_STRING,
-	  .max_length = 40,
-	  .optional = true,
-	  .description = "Prevent changes if current configuration file has different SHA1 "
-	                 "digest. This can be used to prevent concurrent modifications." },
+	PARAM_DIGEST,
 	PARAM_END,
 };
 

@@ -48,6 +48,54 @@ store_text_update(struct api_call *c, const char *path, store_edit_fn edit, void
 	return api_fail(c, 500, "unable to write '%s' - too many concurrent changes", path);
 }
 
+int
+api_digest_check(struct api_call *c, const char *old_digest)
+{
+	const char *digest = param_str(c->params, "digest");
+	if (digest && (!old_digest || strcasecmp(digest, old_digest) != 0))
+		return api_fail(c, 500,
+		                "detected modified configuration - file changed by other user? "
+		                "Try again.");
+	return 0;
+}
+
+struct blocking_call {
+	struct api_call *c;
+	int (*work)(struct api_call *c, void *arg);
+	void *arg;
+	int r;
+};
+
+static void
+blocking_work(void *p)
+{
+	struct blocking_call *b = p;
+	b->r = b->work(b->c, b->arg);
+}
+
+static void
+blocking_done(void *p)
+{
+	struct blocking_call *b = p;
+	struct api_call *c = b->c;
+	int r = b->r;
+	free(b);
+	api_call_complete(c, r);
+}
+
+int
+api_call_blocking(struct api_call *c, int (*work)(struct api_call *c, void *arg), void *arg)
+{
+	struct blocking_call *b = xmalloc(sizeof(*b));
+	*b = (struct blocking_call){ c, work, arg, 0 };
+	int r = c->ctx->run_blocking(c->ctx, blocking_work, blocking_done, b);
+	if (r < 0) {
+		free(b);
+		return api_fail(c, 500, "unable to queue work: %s", strerror(-r));
+	}
+	return API_DEFERRED;
+}
+
 struct usercfg_edit {
 	int (*edit)(struct api_call *c, struct usercfg *cfg, void *arg);
 	void *arg;

@@ -20,9 +20,9 @@ extern const struct api_route api_routes_aplinfo[];
 
 /* task functions (the worker side of routes that start tasks) */
 int probe_task_run(struct task_worker *w, json_t *params, struct error *err);
-int upload_task_run(struct task_worker *w, json_t *params, struct error *err);   /* imgcopy */
-int imgdel_task_run(struct task_worker *w, json_t *params, struct error *err);   /* imgdel */
-int aplinfo_task_run(struct task_worker *w, json_t *params, struct error *err);  /* download */
+int upload_task_run(struct task_worker *w, json_t *params, struct error *err);  /* imgcopy */
+int imgdel_task_run(struct task_worker *w, json_t *params, struct error *err);  /* imgdel */
+int aplinfo_task_run(struct task_worker *w, json_t *params, struct error *err); /* download */
 
 /* storage.cfg, parsed: in the daemon (from the store) and in a task worker (from its
  * worker_env). NULL after filling err; caller frees with storage_config_free. */
@@ -48,6 +48,15 @@ char *store_text(struct api_ctx *ctx, const char *path);
 typedef char *(*store_edit_fn)(struct api_call *c, const char *old_text, const char *old_digest,
                                void *arg);
 int store_text_update(struct api_call *c, const char *path, store_edit_fn edit, void *arg);
+
+/* PVE's digest check for config updates: 0, or -EIO with "detected modified configuration"
+ * when the "digest" parameter is given and does not match old_digest. */
+int api_digest_check(struct api_call *c, const char *old_digest);
+
+/* Finish a call on the thread pool: work(c, arg) runs there (no store access, no loop state;
+ * it fills c->data or c->err and returns as a handler does), then the call completes on the
+ * loop. Returns API_DEFERRED (or a failure to queue). */
+int api_call_blocking(struct api_call *c, int (*work)(struct api_call *c, void *arg), void *arg);
 
 /* Read-modify-write user.cfg: parse the current file, let edit() change it (returning 0, or
  * a negative errno after filling call->err), write it back with compare-and-set, retrying

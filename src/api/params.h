@@ -62,3 +62,17 @@
 
 /* Returned-data helpers for docs and CLI tables */
 #define RET_NULL (&(const struct api_schema){ .type = API_T_NULL })
+
+#define PARAM_DIGEST                                                                               \
+	{                                                                                          \
+		.name = "digest", .type = API_T_STRING, .max_length = 40, .optional = true,        \
+		.description = "Prevent changes if current configuration file has different "      \
+		               "SHA1 digest. This can be used to prevent concurrent "              \
+		               "modifications."                                                    \
+	}
+
+#define PARAM_STORAGE                                                                              \
+	{                                                                                          \
+		.name = "storage", .type = API_T_STRING, .format = "pve-storage-id",               \
+		.description = "The storage identifier."                                           \
+	}

@@ -43,6 +43,9 @@ struct api_perm {
 #define API_TASK     (1u << 0)
 #define API_NO_TOKEN (1u << 1)
 #define API_NO_CSRF  (1u << 2)
+/* API_UPLOAD: the body is a multipart file upload the proxy streams to a temporary file
+ * (after a preflight); the handler finds it in call->upload_fd. */
+#define API_UPLOAD (1u << 3)
 
 struct api_call;
 /* Returns 0 with call->data set (NULL means JSON null), a negative errno with call->err (or

@@ -193,13 +193,24 @@ handle_frame(struct conn *c, struct frame *f)
 		.client = c->source == API_SOURCE_PROXY ? hdr_str(f->hdr, "client") : "local",
 		.body = f->payload,
 		.body_len = f->payload_len,
+		.preflight = json_is_true(json_object_get(f->hdr, "preflight")),
+		.upload_fd = -1,
 	};
+	json_t *upload = json_object_get(f->hdr, "upload");
+	if (json_is_object(upload)) {
+		req.upload_fd = frame_take_fd(f, 0);
+		req.upload = req.upload_fd >= 0;
+		req.upload_size = (uint64_t)json_integer_value(json_object_get(upload, "size"));
+	}
 	struct api_call *call = xcalloc(1, sizeof(*call));
+	call->upload_fd = -1;
 	call->done = on_api_done;
 	call->transport = c;
 	call->transport_id = (uint64_t)json_integer_value(json_object_get(f->hdr, "id"));
 	c->refs++;
 	if (!req.method || !req.path) {
+		if (req.upload)
+			close(req.upload_fd);
 		struct api_response resp = { .status = 400, .message = (char *)"Bad Request" };
 		on_api_done(call, &resp);
 		return;

@@ -52,7 +52,7 @@ enum volume_format {
 	FORMAT_VMDK = 1u << 2,
 	FORMAT_SUBVOL = 1u << 3, /* a directory (dir) or a btrfs subvolume (btrfs) */
 };
-const char *volume_format_name(enum volume_format f); /* "raw"; "" for NONE */
+const char *volume_format_name(enum volume_format f);  /* "raw"; "" for NONE */
 enum volume_format volume_format_parse(const char *s); /* FORMAT_NONE when unknown */
 
 /* ---- volume names (pure) ---- */
@@ -60,9 +60,9 @@ enum volume_format volume_format_parse(const char *s); /* FORMAT_NONE when unkno
 #define VOLNAME_MAX 255 /* longest file name we accept, in bytes */
 
 struct volname {
-	unsigned content;         /* exactly one CONTENT_* (images for any <vmid>/ volume) */
+	unsigned content;           /* exactly one CONTENT_* (images for any <vmid>/ volume) */
 	char name[VOLNAME_MAX + 1]; /* last path part: vm-100-disk-0.qcow2, x.iso */
-	unsigned vmid;            /* owner, 0 when none (iso, vztmpl, snippets, most backups) */
+	unsigned vmid;              /* owner, 0 when none (iso, vztmpl, snippets, most backups) */
 	char base_name[VOLNAME_MAX + 1]; /* linked clone: the base image's name, else "" */
 	unsigned base_vmid;              /* linked clone: the base's owner, else 0 */
 	bool is_base;                    /* name starts with "base-" */
@@ -94,21 +94,28 @@ struct storage_type;
 struct storage {
 	char *id;
 	const struct storage_type *type;
-	char *path;         /* dir, btrfs */
-	unsigned content;   /* CONTENT_* mask */
+	char *path;       /* dir, btrfs */
+	unsigned content; /* CONTENT_* mask */
 	bool shared;
 	bool disabled;
-	char *nodes;        /* "a,b" or NULL for all */
+	char *nodes;                       /* "a,b" or NULL for all */
 	enum volume_format default_format; /* "format" property; 0 = the type's default */
-	bool create_base_path;    /* create-base-path (default 1): mkdir -p path on activate */
-	bool create_subdirs;      /* create-subdirs (default 1): images/, template/iso, ... */
-	json_t *props;      /* every property as stored (strings), for the config view */
+	bool create_base_path; /* create-base-path (default 1): mkdir -p path on activate */
+	bool create_subdirs;   /* create-subdirs (default 1): images/, template/iso, ... */
+	json_t *props;         /* every property as stored (strings), for the config view */
 };
 
 struct storage_config {
 	struct storage *list;
 	size_t n;
 };
+
+/* Build a storage from its type name, id and properties (strings, as storage.cfg holds them;
+ * as the API receives them), checking every property: unknown or misplaced properties,
+ * bad values, CR/LF, a missing path. -EINVAL with "<property>: <what is wrong>". */
+int storage_from_props(const char *type, const char *id, json_t *props, struct storage *ret,
+                       struct error *err);
+void storage_done(struct storage *s);
 
 /* Parse storage.cfg text. Sections of unknown types or with invalid properties are skipped
  * with a warning (as PVE does) into *warnings (NULL-terminated, may be NULL; caller frees
@@ -123,10 +130,10 @@ bool storage_enabled_on(const struct storage *s, const char *node);
 /* ---- types ---- */
 
 enum storage_feature {
-	FEATURE_SNAPSHOT,     /* snapshot, rollback, delete snapshot */
-	FEATURE_CLONE,        /* linked clone of a base volume */
-	FEATURE_TEMPLATE,     /* turn a volume into a base volume */
-	FEATURE_COPY,         /* full copy */
+	FEATURE_SNAPSHOT, /* snapshot, rollback, delete snapshot */
+	FEATURE_CLONE,    /* linked clone of a base volume */
+	FEATURE_TEMPLATE, /* turn a volume into a base volume */
+	FEATURE_COPY,     /* full copy */
 	FEATURE_SPARSEINIT,
 	FEATURE_MAX,
 };
@@ -141,19 +148,24 @@ struct volume_info {
 	char *volid;
 	unsigned content; /* one CONTENT_* (rootdir for subvol volumes and CT images, see below) */
 	enum volume_format format;
-	uint64_t size;    /* virtual size for images, file size otherwise */
-	uint64_t used;    /* bytes used on disk (0 when unknown) */
-	unsigned vmid;    /* 0 when none */
-	int64_t ctime;    /* seconds */
-	char *parent;     /* linked clone: the base volume's volname ("base-100-disk-0.qcow2") */
+	uint64_t size; /* virtual size for images, file size otherwise */
+	uint64_t used; /* bytes used on disk (0 when unknown) */
+	unsigned vmid; /* 0 when none */
+	int64_t ctime; /* seconds */
+	char *parent;  /* linked clone: the backing file as PVE reports it, relative to the
+	                * clone's directory ("../100/base-100-disk-0.qcow2"); NULL otherwise */
 };
+/* Non-image content (iso, vztmpl, backup, snippets) is listed with format FORMAT_NONE: the
+ * API derives PVE's "iso"/"tgz"/"vma.zst" from the name. */
 void volume_info_free_array(struct volume_info *v, size_t n);
+/* Free the members of one volume_info (not the struct itself); accepts NULL. */
+void volume_info_done(struct volume_info *v);
 
 struct storage_type {
-	const char *name;        /* "dir" */
-	unsigned content;        /* content types it can hold */
-	unsigned default_content;/* when "content" is not set */
-	unsigned formats;        /* image formats it can allocate (FORMAT_* mask) */
+	const char *name;         /* "dir" */
+	unsigned content;         /* content types it can hold */
+	unsigned default_content; /* when "content" is not set */
+	unsigned formats;         /* image formats it can allocate (FORMAT_* mask) */
 	enum volume_format default_format;
 	/* feature -> formats (of the current volume) that support it; for snapshots: the formats
 	 * that can have snapshots taken */
@@ -176,9 +188,10 @@ struct storage_type {
 	 * next free "vm-<vmid>-disk-<n>" (subvol-<vmid>-disk-<n> for subvol); size in KiB (PVE's
 	 * unit for alloc_image; 0 only with FORMAT_SUBVOL). Returns the new volname. An existing
 	 * name is -EEXIST "disk image '...' already exists". */
-	int (*alloc)(const struct storage *s, unsigned vmid, enum volume_format fmt, const char *name,
-	             uint64_t size_kib, char **ret_volname, struct error *err);
-	/* Remove a volume and its snapshots. A base volume with linked clones is refused (-EBUSY). */
+	int (*alloc)(const struct storage *s, unsigned vmid, enum volume_format fmt,
+	             const char *name, uint64_t size_kib, char **ret_volname, struct error *err);
+	/* Remove a volume and its snapshots. A base volume with linked clones is refused (-EBUSY).
+	 */
 	int (*free)(const struct storage *s, const struct volname *v, struct error *err);
 	/* List volumes: filtered by content mask (0 = all) and vmid (0 = all). */
 	int (*list)(const struct storage *s, unsigned content, unsigned vmid,
@@ -186,7 +199,8 @@ struct storage_type {
 	/* Size information of one volume (size, used, format, parent); -ENOENT when missing. */
 	int (*info)(const struct storage *s, const struct volname *v, struct volume_info *ret,
 	            struct error *err);
-	/* Grow to size bytes; shrinking is refused with -EINVAL "shrinking disks is not supported". */
+	/* Grow to size bytes; shrinking is refused with -EINVAL "shrinking disks is not supported".
+	 */
 	int (*resize)(const struct storage *s, const struct volname *v, uint64_t size,
 	              struct error *err);
 	int (*snapshot)(const struct storage *s, const struct volname *v, const char *snap,
@@ -207,9 +221,10 @@ struct storage_type {
 /* All types, NULL-terminated. */
 extern const struct storage_type *const storage_types[];
 const struct storage_type *storage_type_find(const char *name);
-/* Does volume v on s support feature f (with snapshot `snap` NULL for the current state)? */
-bool storage_has_feature(const struct storage *s, const struct volname *v,
-                         enum storage_feature f);
+/* Does volume v on s support feature f in its current state? As PVE's feature table:
+ * FEATURE_CLONE only for a base volume, FEATURE_TEMPLATE only for one that is not a base yet;
+ * otherwise the volume's format must be in the type's feature_formats[f]. */
+bool storage_has_feature(const struct storage *s, const struct volname *v, enum storage_feature f);
 
 /* ---- operations on volume ids (they look the storage up and dispatch to its type) ---- */
 
@@ -217,12 +232,22 @@ bool storage_has_feature(const struct storage *s, const struct volname *v,
  * not exist"; -EINVAL for a volname this storage's type cannot hold. */
 int storage_resolve(const struct storage_config *cfg, const char *volid,
                     const struct storage **ret_s, struct volname *ret_v, struct error *err);
+/* Activate / query storage `sid` (the type's activate and status ops). */
+int storage_activate(const struct storage_config *cfg, const char *sid, struct error *err);
+int storage_status(const struct storage_config *cfg, const char *sid, struct storage_status *ret,
+                   struct error *err);
+/* The type's info op for one volume id (volid in ret is the full "<sid>:<volname>"). */
+int storage_info(const struct storage_config *cfg, const char *volid, struct volume_info *ret,
+                 struct error *err);
+/* The type's list op on storage `sid` (content mask 0 = all, vmid 0 = all), sorted by volid. */
+int storage_list(const struct storage_config *cfg, const char *sid, unsigned content,
+                 unsigned vmid, struct volume_info **ret, size_t *ret_n, struct error *err);
 int storage_path(const struct storage_config *cfg, const char *volid, char **ret,
                  struct error *err);
 /* Allocate on storage `sid`; returns the full volid. size in KiB as for the type op. */
 int storage_alloc(const struct storage_config *cfg, const char *sid, unsigned vmid,
-                  enum volume_format fmt, const char *name, uint64_t size_kib,
-                  char **ret_volid, struct error *err);
+                  enum volume_format fmt, const char *name, uint64_t size_kib, char **ret_volid,
+                  struct error *err);
 int storage_free(const struct storage_config *cfg, const char *volid, struct error *err);
 int storage_resize(const struct storage_config *cfg, const char *volid, uint64_t size,
                    struct error *err);
@@ -230,8 +255,8 @@ int storage_snapshot(const struct storage_config *cfg, const char *volid, const 
                      struct error *err);
 int storage_rollback(const struct storage_config *cfg, const char *volid, const char *snap,
                      struct error *err);
-int storage_snapshot_delete(const struct storage_config *cfg, const char *volid,
-                            const char *snap, struct error *err);
+int storage_snapshot_delete(const struct storage_config *cfg, const char *volid, const char *snap,
+                            struct error *err);
 int storage_create_base(const struct storage_config *cfg, const char *volid, char **ret_volid,
                         struct error *err);
 int storage_clone(const struct storage_config *cfg, const char *volid, unsigned new_vmid,
@@ -240,8 +265,7 @@ int storage_clone(const struct storage_config *cfg, const char *volid, unsigned 
  * default; subvol stays subvol); progress lines go to progress(pct, userdata) when given. */
 int storage_copy(const struct storage_config *cfg, const char *volid, const char *target_sid,
                  unsigned vmid, enum volume_format fmt, char **ret_volid,
-                 void (*progress)(unsigned pct, void *userdata), void *userdata,
-                 struct error *err);
+                 void (*progress)(unsigned pct, void *userdata), void *userdata, struct error *err);
 
 /* Container volumes: mount a raw ext4 image (loop device) or bind-mount a subvol/directory at
  * target (an existing directory); umount undoes it (the loop device goes with it). */
@@ -250,6 +274,9 @@ int storage_mount(const struct storage_config *cfg, const char *volid, const cha
 int storage_umount(const char *target, struct error *err);
 /* Make a fresh raw image an ext4 filesystem (mkfs.ext4 with PVE's options). */
 int storage_mkfs(const char *path, struct error *err);
+/* As storage_mkfs with the root directory owned by uid:gid (an unprivileged container's
+ * mapped root, 100000:100000). */
+int storage_mkfs_owner(const char *path, unsigned uid, unsigned gid, struct error *err);
 
 /* ---- images: qemu-img with the format always named ---- */
 
@@ -257,8 +284,8 @@ struct image_info {
 	enum volume_format format; /* as declared by the caller, never guessed */
 	uint64_t virtual_size;
 	uint64_t actual_size;
-	char *backing_file;   /* NULL when none */
-	char *data_file;      /* qcow2 external data file, NULL when none */
+	char *backing_file; /* NULL when none */
+	char *data_file;    /* qcow2 external data file, NULL when none */
 };
 /* `qemu-img info -f <fmt> --output=json` (never without -f). When untrusted, any backing file
  * or data file is refused (-EPERM "image has a backing file" / "... data-file"): uploads and

@@ -51,6 +51,13 @@ void taskmgr_close(struct taskmgr *m);
 int taskmgr_start(struct taskmgr *m, const char *type, const char *id, const char *user,
                   json_t *params, char **ret_upid, struct error *err);
 
+/* The same, handing the worker copies of n_fds (at most TASK_MAX_FDS) descriptors, which it
+ * takes with task_take_fd (e.g. an uploaded file). */
+#define TASK_MAX_FDS 3
+int taskmgr_start_fds(struct taskmgr *m, const char *type, const char *id, const char *user,
+                      json_t *params, const int *fds, unsigned n_fds, char **ret_upid,
+                      struct error *err);
+
 /* Called when a finished task was settled (e.g. to notify waiters); optional. */
 typedef void (*taskmgr_done_fn)(const struct task_info *t, void *userdata);
 void taskmgr_set_done_callback(struct taskmgr *m, taskmgr_done_fn fn, void *userdata);
@@ -110,5 +117,8 @@ void task_warn(struct task_worker *w, const char *fmt, ...) _printf_(2, 3);
  * error "received interrupt". */
 bool task_interrupted(struct task_worker *w);
 const char *task_upid(struct task_worker *w);
+/* Take descriptor i of those the daemon passed with taskmgr_start_fds (the caller owns it);
+ * -1 when there is none. */
+int task_take_fd(struct task_worker *w, unsigned i);
 const struct upid *task_upid_parsed(struct task_worker *w);
 void *task_userdata(struct task_worker *w);

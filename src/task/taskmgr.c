@@ -554,14 +554,28 @@ on_ctrl_writable(uv_poll_t *p, int status, int events)
 
 /* Hand the worker its UPID, parameters and log; large parameters finish from the loop. */
 static int
-send_task_frame(struct taskmgr *m, struct task_entry *e, json_t *params, int logfd)
+send_task_frame(struct taskmgr *m, struct task_entry *e, json_t *params, int logfd,
+                const int *extra_fds, unsigned n_extra)
 {
 	json_t *hdr = json_pack("{s:s, s:s}", "type", "task", "upid", e->info.upid);
 	if (!hdr)
 		oom();
 	if (params)
 		json_object_set(hdr, "params", params);
-	frame_writer_push(&e->out, hdr, NULL, 0, &logfd, 1);
+	int fds[FRAME_MAX_FDS] = { logfd };
+	for (unsigned i = 0; i < n_extra; i++) {
+		fds[1 + i] = fcntl(extra_fds[i], F_DUPFD_CLOEXEC, 3);
+		if (fds[1 + i] < 0) {
+			int r = negative_errno();
+			for (unsigned k = 0; k <= i; k++)
+				if (fds[k] >= 0)
+					close(fds[k]);
+			json_decref(hdr);
+			entry_ctrl_done(e);
+			return r;
+		}
+	}
+	frame_writer_push(&e->out, hdr, NULL, 0, fds, 1 + n_extra);
 	int r = frame_writer_flush(&e->out, e->ctrl_fd);
 	if (r != 0) {
 		entry_ctrl_done(e);
@@ -613,6 +627,16 @@ int
 taskmgr_start(struct taskmgr *m, const char *type, const char *id, const char *user, json_t *params,
               char **ret_upid, struct error *err)
 {
+	return taskmgr_start_fds(m, type, id, user, params, NULL, 0, ret_upid, err);
+}
+
+int
+taskmgr_start_fds(struct taskmgr *m, const char *type, const char *id, const char *user,
+                  json_t *params, const int *fds, unsigned n_fds, char **ret_upid,
+                  struct error *err)
+{
+	if (n_fds > TASK_MAX_FDS)
+		return error_set(err, EINVAL, "too many descriptors for a task");
 	struct upid u = { 0 };
 	_cleanup_free_ char *upid = NULL;
 	int r;
@@ -694,7 +718,7 @@ taskmgr_start(struct taskmgr *m, const char *type, const char *id, const char *u
 	}
 
 	e->ctrl_fd = TAKE_FD(ctrl);
-	r = send_task_frame(m, e, params, TAKE_FD(logfd));
+	r = send_task_frame(m, e, params, TAKE_FD(logfd), fds, n_fds);
 	if (r < 0) {
 		/* the worker sees EOF and exits; its exit settles the task with an error */
 		kill(u.pid, SIGKILL);

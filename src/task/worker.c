@@ -20,6 +20,7 @@ struct task_worker {
 	struct upid u;
 	void *userdata;
 	unsigned warnings;
+	struct frame *frame; /* the daemon's frame: fds[1..] are the task's extra descriptors */
 };
 
 static volatile sig_atomic_t interrupted;
@@ -116,13 +117,19 @@ receive_task(struct frame *ret)
 	const char *upid = json_string_value(json_object_get(f.hdr, "upid"));
 	struct upid u;
 	struct stat st;
-	if (!type || !streq(type, "task") || !upid || upid_parse(upid, &u) < 0 || f.n_fds != 1 ||
+	if (!type || !streq(type, "task") || !upid || upid_parse(upid, &u) < 0 || f.n_fds < 1 ||
 	    fstat(f.fds[0], &st) < 0 || !S_ISREG(st.st_mode)) {
 		frame_done(&f);
 		return -EBADMSG;
 	}
 	*ret = f;
 	return 0;
+}
+
+int
+task_take_fd(struct task_worker *w, unsigned i)
+{
+	return frame_take_fd(w->frame, i + 1);
 }
 
 static const struct task_type *
@@ -206,6 +213,7 @@ task_worker_main(const struct task_type *types, size_t n_types, void *userdata)
 	struct task_worker w = {
 		.upid = json_string_value(json_object_get(f.hdr, "upid")),
 		.userdata = userdata,
+		.frame = &f,
 	};
 	(void)upid_parse(w.upid, &w.u); /* checked in receive_task */
 
