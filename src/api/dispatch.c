@@ -105,10 +105,13 @@ api_call_complete(struct api_call *call, int r)
 int
 api_fail(struct api_call *call, int status, const char *fmt, ...)
 {
+	/* formatted aside first: the arguments may point into call->err.msg itself */
+	char msg[sizeof(call->err.msg)];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(call->err.msg, sizeof(call->err.msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	memcpy(call->err.msg, msg, sizeof(msg));
 	call->err.status = status;
 	call->err.code = status == 403 ? EACCES : status == 400 ? EINVAL : EIO;
 	return -call->err.code;

@@ -99,7 +99,9 @@ list_work(struct api_call *c, void *arg)
 	struct list_job *j = arg;
 	struct volume_info *v = NULL;
 	size_t n = 0;
-	int r = j->s->type->list(j->s, j->content, j->vmid, &v, &n, &c->err);
+	int r = storage_activate(j->cfg, j->s->id, &c->err);
+	if (r >= 0)
+		r = j->s->type->list(j->s, j->content, j->vmid, &v, &n, &c->err);
 	if (r >= 0) {
 		c->data = json_array();
 		for (size_t i = 0; i < n; i++)
@@ -139,9 +141,15 @@ alloc_work(struct api_call *c, void *arg)
 {
 	struct alloc_job *j = arg;
 	char *volid = NULL;
-	int r = storage_alloc(j->cfg, param_str(c->params, "storage"),
-	                      (unsigned)param_int(c->params, "vmid", 0), j->fmt,
-	                      param_str(c->params, "filename"), j->size_kib, &volid, &c->err);
+	int r = storage_activate(j->cfg, param_str(c->params, "storage"), &c->err);
+	if (r < 0) {
+		storage_config_free(j->cfg);
+		free(j);
+		return api_fail(c, 500, "%s", c->err.msg);
+	}
+	r = storage_alloc(j->cfg, param_str(c->params, "storage"),
+	                  (unsigned)param_int(c->params, "vmid", 0), j->fmt,
+	                  param_str(c->params, "filename"), j->size_kib, &volid, &c->err);
 	storage_config_free(j->cfg);
 	free(j);
 	if (r < 0)
@@ -492,8 +500,9 @@ upload(struct api_call *c)
 	if (r < 0)
 		return r;
 
-	json_t *params = json_pack("{s:s, s:s, s:s, s:I}", "storage", s->id, "content", content,
-	                           "filename", filename, "size", (json_int_t)c->upload_size);
+	json_t *params = json_pack("{s:s, s:s, s:s, s:I}", "storage",
+	                           param_str(c->params, "storage"), "content", content, "filename",
+	                           filename, "size", (json_int_t)c->upload_size);
 	const char *sum = param_str(c->params, "checksum");
 	const char *algo = param_str(c->params, "checksum-algorithm");
 	if (sum && algo) {
@@ -572,6 +581,26 @@ out:
 	return r;
 }
 
+/* An uploaded disk image is untrusted: qemu-img reads it as the format its name declares and
+ * refuses backing files and external data files (they could name any host file). */
+static int
+check_import_image(int fd, const char *filename, struct error *err)
+{
+	const char *ext = strrchr(filename, '.');
+	enum volume_format fmt = ext ? volume_format_parse(ext + 1) : FORMAT_NONE;
+	if (!fmt || fmt == FORMAT_SUBVOL)
+		return error_set(err, EINVAL,
+		                 "import of '%s' is not supported (qcow2, raw and vmdk "
+		                 "images are)",
+		                 filename);
+	/* qemu-img is a child: it reaches our unnamed file through our /proc entry */
+	_cleanup_free_ char *path = xasprintf("/proc/%d/fd/%d", (int)getpid(), fd);
+	struct image_info info = { 0 };
+	int r = image_info(path, fmt, true, &info, err);
+	image_info_done(&info);
+	return r < 0 ? error_prefix(err, "refusing '%s'", filename) : 0;
+}
+
 int
 upload_task_run(struct task_worker *w, json_t *params, struct error *err)
 {
@@ -626,6 +655,12 @@ upload_task_run(struct task_worker *w, json_t *params, struct error *err)
 			return error_set(err, EINVAL, "checksum mismatch: got '%s' != expect '%s'",
 			                 hex, sum);
 		task_log(w, "calculating checksum...OK, checksum verified");
+	}
+	if (streq(content, "import")) {
+		r = check_import_image(dst, filename, err);
+		if (r < 0)
+			return r;
+		task_log(w, "image check: no backing file, no external data");
 	}
 	if (fchmod(dst, 0644) < 0)
 		return error_errno(err, negative_errno(), "chmod '%s'", dest);

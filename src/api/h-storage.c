@@ -355,6 +355,26 @@ update_storage(struct api_call *c)
 	return 0;
 }
 
+/* Does a guest config name a volume on a storage (needle "<sid>:")? A volume reference is
+ * the value of a key ("<key>: <sid>:<volname>,...") or an option in it
+ * ("...,import-from=<sid>:..."); comments and descriptions do not count. */
+static bool
+config_names_storage(const char *text, const char *needle)
+{
+	for (const char *line = text; line && *line;) {
+		const char *eol = strchrnul(line, '\n');
+		_cleanup_free_ char *l = xstrndup(line, eol - line);
+		line = *eol ? eol + 1 : NULL;
+		char *colon = strchr(l, ':');
+		if (l[0] == '#' || !colon || startswith(l, "description:"))
+			continue;
+		for (const char *t = colon + 1; (t = strstr(t, needle)); t++)
+			if (t[-1] == ' ' || t[-1] == '=' || t[-1] == ',')
+				return true;
+	}
+	return false;
+}
+
 /* Guest configs (nodes/<node>/{qemu-server,lxc}/<vmid>.conf) that name a volume on sid:
  * the first one found, or NULL. */
 static char *
@@ -369,14 +389,8 @@ guest_using_storage(struct api_ctx *ctx, const char *sid)
 		if (!strstr(*p, "/qemu-server/") && !strstr(*p, "/lxc/"))
 			continue;
 		_cleanup_free_ char *text = store_text(ctx, *p);
-		/* a volume reference is "<key>: <sid>:<volname>..." or "<key>: <sid>:<size>" */
-		for (const char *t = text; t && (t = strstr(t, needle)); t++) {
-			bool at_value = t > text && (t[-1] == ' ' || t[-1] == '=' || t[-1] == ',');
-			if (at_value) {
-				found = xstrdup(*p);
-				break;
-			}
-		}
+		if (text && config_names_storage(text, needle))
+			found = xstrdup(*p);
 	}
 	strv_free(paths);
 	return found;
@@ -435,7 +449,10 @@ status_entry(struct api_call *c, const struct storage *s, bool with_id)
 		json_object_set_new(o, "storage", json_string(s->id));
 	struct storage_status st = { 0 };
 	struct error e = { 0 };
-	if (!enabled || !s->type->status || s->type->status(s, &st, &e) < 0 || !st.active) {
+	/* PVE's storage_info activates what is enabled here (creating the base path and the
+	 * subdirectories as configured); a storage that cannot be activated is inactive */
+	if (!enabled || (s->type->activate && s->type->activate(s, &e) < 0) || !s->type->status ||
+	    s->type->status(s, &st, &e) < 0 || !st.active) {
 		if (e.msg[0])
 			log_debug("storage '%s' is not active: %s", s->id, e.msg);
 		return o;
@@ -508,10 +525,10 @@ get_storage_status(struct api_call *c)
 	if (!cfg)
 		return -EIO;
 	const char *sid = param_str(c->params, "storage");
-	const struct storage *s = find_or_fail(c, cfg, sid);
+	const struct storage *s = storage_config_find(cfg, sid);
 	int r = 0;
 	if (!s)
-		r = -ENOENT;
+		r = api_param_error(c, "storage", "No such storage.");
 	else if (!storage_enabled_on(s, c->ctx->node) && s->nodes && !s->disabled)
 		r = api_fail(c, 400, "storage '%s' is not available on node '%s'", sid,
 		             c->ctx->node);

@@ -18,6 +18,7 @@ usage(FILE *out)
 	        "  usage PATH [--verbose]          the methods and parameters of PATH\n"
 	        "  task list|status|log|stop ...   tasks (berth task --help)\n"
 	        "  admin create USERID             create an administrator (pve realm) once\n"
+	        "  template list|build ...         container templates (berth template --help)\n"
 	        "  help                            this text\n"
 	        "\n"
 	        "PATH is relative to /api2/json, e.g. /nodes/localhost/status. Repeat --key to "
@@ -176,6 +177,8 @@ main(int argc, char **argv)
 		ret = cmd_task(&c, n - 1, args + 1);
 	} else if (streq(args[0], "admin")) {
 		ret = cmd_admin(&c, n - 1, args + 1);
+	} else if (streq(args[0], "template")) {
+		ret = cmd_template(&c, n - 1, args + 1);
 	} else {
 		ret = -1;
 		for (size_t i = 0; i < ARRAY_SIZE(verb_methods); i++)

@@ -246,13 +246,14 @@ on_conn_event(uv_poll_t *p, int status, int events)
 			frame_done(&f);
 		}
 		bool bad = !c->closed && k < 0;
-		conn_unref(c);
 		if (bad) {
 			log_warn("closing a connection that sent a corrupt message");
 			conn_close(c);
-			return;
 		}
-		if (c->closed)
+		/* read before the unref: c may be gone after it */
+		bool closed = c->closed;
+		conn_unref(c);
+		if (closed)
 			return;
 	}
 }
@@ -388,6 +389,7 @@ on_proxy_exit(uv_process_t *p, int64_t status, int sig)
 static void
 spawn_proxy(struct daemon *d)
 {
+	_cleanup_free_ char *upload_dir = xasprintf("%s/upload", d->opt.root);
 	char *args[] = { d->proxy_exe,
 		         "--listen",
 		         (char *)d->opt.listen,
@@ -403,6 +405,8 @@ spawn_proxy(struct daemon *d)
 		         (char *)d->opt.proxy_user,
 		         "--port-file",
 		         d->port_file,
+		         "--upload-dir",
+		         upload_dir,
 		         NULL };
 	uv_stdio_container_t stdio[3] = {
 		{ .flags = UV_IGNORE },

@@ -13,6 +13,7 @@
 #include <ifaddrs.h>
 #include <openssl/evp.h>
 #include <net/if.h>
+#include <pwd.h>
 #include <shadow.h>
 #include <stdio.h>
 #include <sys/file.h>
@@ -27,6 +28,23 @@ make_dir(const char *path, mode_t mode, struct error *err)
 	/* an existing directory keeps its contents but gets our mode */
 	if (chmod(path, mode) < 0)
 		return error_errno(err, negative_errno(), "unable to set mode of '%s'", path);
+	return 0;
+}
+
+/* The proxy writes uploads (unlinked temporary files) here. The proxy user is resolved
+ * again in daemon_run, with the same fallback to 'nobody'. */
+static int
+make_upload_dir(struct daemon *d, struct error *err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/upload", d->opt.root);
+	int r = make_dir(path, 0700, err);
+	if (r < 0)
+		return r;
+	struct passwd *pw = getpwnam(d->opt.proxy_user);
+	if (!pw)
+		pw = getpwnam("nobody");
+	if (pw && chown(path, pw->pw_uid, pw->pw_gid) < 0)
+		return error_errno(err, negative_errno(), "unable to set the owner of '%s'", path);
 	return 0;
 }
 
@@ -141,7 +159,7 @@ daemon_prepare(struct daemon *d, struct error *err)
 	int r;
 	if ((r = make_dir(root, 0755, err)) < 0 || (r = make_dir(d->run_dir, 0755, err)) < 0 ||
 	    (r = make_dir(d->task_dir, 0700, err)) < 0 ||
-	    (r = make_dir(d->priv_dir, 0700, err)) < 0)
+	    (r = make_dir(d->priv_dir, 0700, err)) < 0 || (r = make_upload_dir(d, err)) < 0)
 		return r;
 
 	/* one daemon per root */

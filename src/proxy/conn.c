@@ -109,6 +109,7 @@ conn_close(struct proxy *p, struct conn *c)
 	p->trim_pending = true;
 	if (c->file_fd >= 0)
 		close(c->file_fd);
+	c->upload = upload_free(c->upload);
 	free(c->body);
 	free(c->decoded);
 	sb_free(&c->in);
@@ -126,6 +127,8 @@ queue_response(struct conn *c, struct http_response *r)
 		c->close_after = true; /* as PVE: errors end the connection */
 	if (!c->parser.req.keep_alive || p->n_conns >= PROXY_MAX_CONNS - PROXY_KA_MARGIN)
 		c->close_after = true;
+	if (c->upload)
+		c->close_after = true; /* as PVE: no keep-alive after an upload */
 	r->keep_alive = !c->close_after;
 	r->now = time(NULL);
 	bool body = http_response_head(&c->out, r);
@@ -147,7 +150,15 @@ conn_respond_error(struct conn *c, int status, const char *message)
 	c->close_after = true;
 	struct http_response r = { .status = status, .message = message, .no_cache = true };
 	queue_response(c, &r);
+	if (c->upload && c->upload->fd >= 0) {
+		/* a failed upload gives its disk space back at once (message was copied) */
+		close(c->upload->fd);
+		c->upload->fd = -1;
+	}
 }
+
+static void upload_go(struct proxy *p, struct conn *c);
+static int conn_process(struct proxy *p, struct conn *c);
 
 void
 conn_deliver(struct conn *c, struct frame *f)
@@ -156,6 +167,14 @@ conn_deliver(struct conn *c, struct frame *f)
 	json_t *h = f->hdr;
 	json_t *jstatus = json_object_get(h, "status");
 	json_int_t status = json_integer_value(jstatus);
+	if (c->state == CONN_PREFLIGHT) {
+		/* the client may be sending the body already: drain it after any answer */
+		c->linger = http_request_has_body(&c->parser.req);
+		if (status == 200) {
+			upload_go(c->proxy, c);
+			return;
+		}
+	}
 	if (!json_is_integer(jstatus) || status < 200 || status > 599) {
 		log_warn("answer %" JSON_INTEGER_FORMAT " from the root daemon has no valid status",
 		         json_integer_value(json_object_get(h, "id")));
@@ -230,6 +249,44 @@ early_error(struct conn *c, int status, const char *message)
 	return -1;
 }
 
+/* An upload's head is complete: ask the root daemon whether the body may come before
+ * reading it (so that an unauthenticated client is refused without sending GiBs first). */
+static int
+upload_preflight(struct proxy *p, struct conn *c, const char *boundary)
+{
+	if (p->upload_dir_fd < 0)
+		return early_error(c, 501, "file upload not available");
+	c->upload = upload_new(boundary);
+	/* nothing more is read until the answer: the body waits in the kernel */
+	lws_rx_flow_control(c->wsi, 0);
+	if (upstream_preflight(p, c) < 0)
+		return early_error(c, 400, "invalid characters in request header");
+	return -1;
+}
+
+/* The root daemon let the upload come: stream its body into a temporary file. */
+static void
+upload_go(struct proxy *p, struct conn *c)
+{
+	struct http_request *r = &c->parser.req;
+	if (upload_open(c->upload, p->upload_dir_fd) < 0) {
+		log_warn("upload from %s: %s", c->peer, c->upload->error);
+		conn_respond_error(c, 500, c->upload->error);
+		return;
+	}
+	/* no size limit but the disk's */
+	c->parser.max_body = SIZE_MAX;
+	c->parser.stream_body = true;
+	c->state = CONN_BODY;
+	c->deadline = now_ms() + TIMEOUT_BODY;
+	if (r->expect_continue && http_request_has_body(r) && c->in.len == 0) {
+		sb_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+		lws_callback_on_writable(c->wsi);
+	}
+	lws_rx_flow_control(c->wsi, 1);
+	conn_process(p, c);
+}
+
 /* The head is complete: route it, refuse what we will not serve before reading a body. */
 static int
 on_head(struct proxy *p, struct conn *c)
@@ -274,7 +331,10 @@ on_head(struct proxy *p, struct conn *c)
 		c->head_only = streq(r->method, "HEAD");
 		break;
 	}
-	/* Uploads (a later issue) get their larger limit here: c->parser.max_body. */
+	char boundary[MP_MAX_BOUNDARY + 1];
+	if (c->route == ROUTE_API && streq(r->method, "POST") && proxy_upload_path(c->decoded) &&
+	    multipart_boundary(r->content_type, boundary) == 0)
+		return upload_preflight(p, c, boundary);
 	c->state = CONN_BODY;
 	c->deadline = now_ms() + TIMEOUT_BODY;
 	if (r->expect_continue && http_request_has_body(r) && c->in.len == 0 &&
@@ -290,6 +350,15 @@ on_request(struct proxy *p, struct conn *c)
 {
 	/* one request at a time: pipelined bytes wait in the kernel and in c->in */
 	lws_rx_flow_control(c->wsi, 0);
+	if (c->upload) {
+		if (upload_finish(c->upload) < 0) {
+			log_warn("upload from %s: %s", c->peer, c->upload->error);
+			conn_respond_error(c, 500, c->upload->error);
+		} else if (upstream_forward_upload(p, c) < 0) {
+			conn_respond_error(c, 400, "invalid characters in request header");
+		}
+		return;
+	}
 	if (c->route == ROUTE_API) {
 		if (upstream_forward(p, c) < 0)
 			conn_respond_error(c, 400, "invalid characters in request header");
@@ -305,6 +374,17 @@ conn_process(struct proxy *p, struct conn *c)
 		size_t used = 0;
 		enum http_result r = http_parser_feed(&c->parser, sb_str(&c->in), c->in.len, &used);
 		sb_consume(&c->in, used);
+		struct strbuf *body = &c->parser.req.body;
+		if (c->parser.stream_body && body->len > 0) {
+			int k = upload_feed(c->upload, body->buf, body->len);
+			sb_reset(body);
+			if (k < 0) {
+				log_warn("upload from %s: %s", c->peer, c->upload->error);
+				c->linger = r != HTTP_DONE;
+				conn_respond_error(c, 500, c->upload->error);
+				return 0;
+			}
+		}
 		if (used > 0) {
 			if (c->state == CONN_HEAD && !c->head_started) {
 				c->head_started = true;
@@ -468,6 +548,7 @@ conn_timeout(struct conn *c)
 	case CONN_BODY:
 		conn_respond_error(c, 408, "Request Timeout");
 		break;
+	case CONN_PREFLIGHT:
 	case CONN_UPSTREAM:
 		log_warn("no answer from the root daemon within %d s", TIMEOUT_UPSTREAM / 1000);
 		conn_respond_error(c, 504, "Gateway Timeout");

@@ -84,6 +84,8 @@ reset_request(struct http_parser *p)
 	}
 	p->req.body = body;
 	p->max_body = HTTP_MAX_BODY;
+	p->stream_body = false;
+	p->body_received = 0;
 	p->status = 0;
 	p->reason = NULL;
 	p->state = PS_HEAD;
@@ -414,11 +416,14 @@ chunk_size_line(struct http_parser *p, const char *line, size_t len)
 	uint64_t size = 0;
 	bool too_big = false;
 	while (i < len && hex_digit((unsigned char)line[i]) >= 0) {
-		size = size * 16 + (uint64_t)hex_digit((unsigned char)line[i]);
-		if (size > p->max_body) {
+		/* once too big, size stops growing: no overflow however many digits follow,
+		 * even with max_body at SIZE_MAX */
+		if (!too_big && size > (UINT64_MAX >> 4))
 			too_big = true;
-			size = p->max_body + 1; /* no overflow however many digits follow */
-		}
+		if (!too_big)
+			size = size * 16 + (uint64_t)hex_digit((unsigned char)line[i]);
+		if (size > p->max_body)
+			too_big = true;
 		i++;
 	}
 	if (i == 0)
@@ -433,7 +438,7 @@ chunk_size_line(struct http_parser *p, const char *line, size_t len)
 			if (!is_value_char((unsigned char)line[i]))
 				return fail(p, 400, "invalid chunk extension");
 	}
-	if (too_big || p->req.body.len + size > p->max_body)
+	if (too_big || size > p->max_body - p->body_received)
 		return fail(p, 413, "Request Entity Too Large");
 	if (size == 0) {
 		p->state = PS_TRAILER;
@@ -486,6 +491,13 @@ chunk_line_byte(struct http_parser *p, char c)
 	return trailer ? trailer_line(p, p->cline, n) : chunk_size_line(p, p->cline, n);
 }
 
+static uint64_t
+overhead_limit(const struct http_parser *p)
+{
+	/* a streamed body of GiBs in 16 KiB chunks has more framing than a small one may */
+	return HTTP_MAX_CHUNK_OVERHEAD + (p->stream_body ? p->body_received / 16 : 0);
+}
+
 enum http_result
 http_parser_feed(struct http_parser *p, const void *data, size_t len, size_t *ret_used)
 {
@@ -505,12 +517,12 @@ http_parser_feed(struct http_parser *p, const void *data, size_t len, size_t *re
 				goto out;
 			break;
 		case PS_BODY: {
-			struct strbuf *b = &p->req.body;
-			size_t want = (size_t)p->req.content_length - b->len;
-			size_t take = MIN(want, len - off);
-			sb_append(b, d + off, take);
+			uint64_t want = (uint64_t)p->req.content_length - p->body_received;
+			size_t take = (size_t)MIN(want, (uint64_t)(len - off));
+			sb_append(&p->req.body, d + off, take);
 			off += take;
-			if (b->len < (size_t)p->req.content_length)
+			p->body_received += take;
+			if (p->body_received < (uint64_t)p->req.content_length)
 				goto out;
 			p->state = PS_DONE;
 			r = HTTP_DONE;
@@ -519,7 +531,7 @@ http_parser_feed(struct http_parser *p, const void *data, size_t len, size_t *re
 		case PS_CHUNK_SIZE:
 		case PS_TRAILER:
 			while (off < len && (p->state == PS_CHUNK_SIZE || p->state == PS_TRAILER)) {
-				if (++p->overhead > HTTP_MAX_CHUNK_OVERHEAD) {
+				if (++p->overhead > overhead_limit(p)) {
 					r = fail(p, 413, "Request Entity Too Large");
 					goto out;
 				}
@@ -534,6 +546,7 @@ http_parser_feed(struct http_parser *p, const void *data, size_t len, size_t *re
 			size_t take = (size_t)MIN(p->chunk_left, (uint64_t)(len - off));
 			sb_append(&p->req.body, d + off, take);
 			off += take;
+			p->body_received += take;
 			p->chunk_left -= take;
 			if (p->chunk_left > 0)
 				goto out;
@@ -544,7 +557,7 @@ http_parser_feed(struct http_parser *p, const void *data, size_t len, size_t *re
 		case PS_CHUNK_CRLF:
 			while (off < len && p->state == PS_CHUNK_CRLF) {
 				char c = d[off++];
-				if (++p->overhead > HTTP_MAX_CHUNK_OVERHEAD) {
+				if (++p->overhead > overhead_limit(p)) {
 					r = fail(p, 413, "Request Entity Too Large");
 					goto out;
 				}

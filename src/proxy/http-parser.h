@@ -50,6 +50,12 @@ struct http_parser {
 	/* Body limit of the current request. Reset to HTTP_MAX_BODY for every request; may be
 	 * raised after HTTP_HEAD_DONE (uploads), before the next call. */
 	size_t max_body;
+	/* Streaming (uploads): may be set after HTTP_HEAD_DONE. Body bytes still arrive in
+	 * req.body, but the caller empties it after every call; limits count the bytes
+	 * received, and chunked framing may grow with the data (1/16 of it) beyond
+	 * HTTP_MAX_CHUNK_OVERHEAD. */
+	bool stream_body;
+	uint64_t body_received; /* decoded body bytes so far */
 	/* Set with HTTP_ERROR: an HTTP status (400, 413, 414, 417, 431, 501, 505) and a short
 	 * reason phrase without CR/LF. */
 	int status;

@@ -31,6 +31,29 @@ proxy_route_path(const char *decoded, char *ret_format)
 	return ROUTE_API_FORMAT;
 }
 
+/* prefix, then what follows it; NULL when s does not start with prefix. */
+static const char *
+after(const char *s, const char *prefix)
+{
+	return s && startswith(s, prefix) ? s + strlen(prefix) : NULL;
+}
+
+/* One non-empty segment without '/', then '/': returns what follows, or NULL. */
+static const char *
+skip_segment(const char *s)
+{
+	const char *slash = s ? strchr(s, '/') : NULL;
+	return slash && slash != s ? slash + 1 : NULL;
+}
+
+bool
+proxy_upload_path(const char *decoded)
+{
+	const char *s = after(decoded, "/api2/json/nodes/");
+	s = skip_segment(after(skip_segment(s), "storage/"));
+	return s && streq(s, "upload");
+}
+
 const char *
 static_relpath(const char *decoded)
 {

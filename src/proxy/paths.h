@@ -18,6 +18,10 @@ enum proxy_route {
  * format of ROUTE_API_FORMAT, truncated. */
 enum proxy_route proxy_route_path(const char *decoded, char *ret_format);
 
+/* True for the upload URL, /api2/json/nodes/<node>/storage/<storage>/upload (decoded, one
+ * slash between segments): its multipart body is streamed to a file, not buffered. */
+bool proxy_upload_path(const char *decoded);
+
 /* The file a decoded static path names, relative to the www directory ("/" is
  * "index.html"), or NULL when the path is refused: segments "." and "..", empty segments,
  * hidden names, backslashes, control characters, or a trailing '/'. */

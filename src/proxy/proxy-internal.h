@@ -5,6 +5,7 @@
 #include "basic/error.h"
 #include "basic/strbuf.h"
 #include "http-parser.h"
+#include "multipart.h"
 #include "paths.h"
 #include "shared/frame.h"
 
@@ -32,14 +33,24 @@
 #define PROXY_SEND_CHUNK 16384 /* one lws_write; equals pt_serv_buf_size (lws's write cap) */
 
 enum conn_state {
-	CONN_HEAD,     /* reading a request head (or idle between requests) */
-	CONN_BODY,     /* reading a request body */
-	CONN_UPSTREAM, /* waiting for the root daemon's answer */
-	CONN_WRITE,    /* writing a response */
-	CONN_LINGER,   /* response sent, write side shut, discarding input until EOF */
+	CONN_HEAD,      /* reading a request head (or idle between requests) */
+	CONN_PREFLIGHT, /* an upload's head went to the root daemon: may the body come? */
+	CONN_BODY,      /* reading a request body (an upload's: streaming it to a file) */
+	CONN_UPSTREAM,  /* waiting for the root daemon's answer */
+	CONN_WRITE,     /* writing a response */
+	CONN_LINGER,    /* response sent, write side shut, discarding input until EOF */
 };
 
 struct proxy;
+
+/* An upload in progress (upload.c). */
+struct upload {
+	int fd;             /* the unlinked temporary file, -1 before the preflight's answer */
+	uint64_t size;      /* file bytes written */
+	struct strbuf form; /* the fields and the file name, urlencoded */
+	char error[MP_ERROR_MAX + 64];
+	struct multipart mp;
+};
 
 /* One client connection: lws allocates it (zeroed) as the wsi's per-session data. */
 struct conn {
@@ -69,6 +80,7 @@ struct conn {
 	size_t body_len, body_off;
 	int file_fd; /* static file being sent, -1 */
 	uint64_t file_left;
+	struct upload *upload; /* the request is an upload (from its head on) */
 
 	struct http_parser parser;
 };
@@ -78,6 +90,7 @@ struct proxy {
 	struct lws_vhost *vhost;    /* the TLS listener */
 	struct lws_vhost *internal; /* no listener: our own descriptors (upstream, signals) */
 	int www_fd;
+	int upload_dir_fd; /* O_PATH; -1 without --upload-dir (uploads are refused) */
 	int exit_code;
 	bool stop;
 
@@ -117,6 +130,11 @@ int upstream_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
 /* Send c's complete request to the root daemon; the answer comes back by conn_deliver.
  * -EINVAL when a header cannot travel in a frame (not UTF-8). */
 int upstream_forward(struct proxy *p, struct conn *c);
+/* An upload's head, asking whether its body may come ("preflight"); -EINVAL as above. */
+int upstream_preflight(struct proxy *p, struct conn *c);
+/* A completed upload: its fields as the urlencoded body, its file's descriptor attached
+ * (taken from c->upload). */
+int upstream_forward_upload(struct proxy *p, struct conn *c);
 /* Forget c's request in flight: its answer will be dropped. */
 void upstream_forget(struct proxy *p, struct conn *c);
 void upstream_done(struct proxy *p);
@@ -135,6 +153,16 @@ struct static_file {
  * leaving it. -ENOENT for anything that must look absent (refused names, directories,
  * symlinks, escapes), other -errno on failure. */
 int static_open(int www_fd, const char *decoded, struct static_file *ret);
+
+/* upload.c */
+struct upload *upload_new(const char *boundary);
+/* Create the unlinked temporary file in the upload directory. */
+int upload_open(struct upload *u, int dir_fd);
+/* Body bytes. < 0 on failure: u->error says why (a reason phrase). */
+int upload_feed(struct upload *u, const void *data, size_t len);
+/* The body ended: 0 when it was a complete upload (the file is rewound), else < 0. */
+int upload_finish(struct upload *u);
+struct upload *upload_free(struct upload *u);
 
 /* privdrop.c */
 int privdrop_lookup(const char *user, uid_t *ret_uid, gid_t *ret_gid, struct error *e);

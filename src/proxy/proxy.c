@@ -18,7 +18,7 @@
 _Static_assert(PROXY_MAX_CONNS == 1 << PROXY_SLOT_BITS, "request ids carry the slot");
 
 struct options {
-	const char *listen, *cert, *key, *www, *upstream, *user, *port_file;
+	const char *listen, *cert, *key, *www, *upstream, *user, *port_file, *upload_dir;
 };
 
 static int signal_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -99,6 +99,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "upstream", required_argument, NULL, 'u' },
 		{ "user", required_argument, NULL, 'U' },
 		{ "port-file", required_argument, NULL, 'p' },
+		{ "upload-dir", required_argument, NULL, 'D' },
 		{ 0 },
 	};
 	*o = (struct options){ .user = "berth" };
@@ -127,13 +128,17 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'p':
 			o->port_file = optarg;
 			break;
+		case 'D':
+			o->upload_dir = optarg;
+			break;
 		default:
 			return -EINVAL;
 		}
 	}
 	if (optind != argc || !o->listen || !o->cert || !o->key || !o->www || !o->upstream) {
 		log_err("usage: berthd-proxy --listen ADDR:PORT --cert PATH --key PATH "
-		        "--www DIR --upstream SOCKET [--user NAME] [--port-file PATH]");
+		        "--www DIR --upstream SOCKET [--user NAME] [--port-file PATH] "
+		        "[--upload-dir DIR]");
 		return -EINVAL;
 	}
 	return 0;
@@ -323,6 +328,14 @@ run(struct proxy *p, const struct options *o)
 		log_err("cannot open --www %s: %m", o->www);
 		return 1;
 	}
+	/* uploads become unlinked files in it (O_TMPFILE), created as the proxy user */
+	if (o->upload_dir) {
+		p->upload_dir_fd = open(o->upload_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (p->upload_dir_fd < 0) {
+			log_err("cannot open --upload-dir %s: %m", o->upload_dir);
+			return 1;
+		}
+	}
 	uid_t uid;
 	gid_t gid;
 	r = privdrop_lookup(o->user, &uid, &gid, &e);
@@ -393,6 +406,7 @@ proxy_main(int argc, char **argv)
 
 	struct proxy *p = xcalloc(1, sizeof(*p));
 	p->www_fd = -1;
+	p->upload_dir_fd = -1;
 	p->upstream_fd = -1;
 	for (unsigned i = 0; i < PROXY_MAX_CONNS; i++)
 		p->free_slots[i] = PROXY_MAX_CONNS - 1 - i;
@@ -408,6 +422,8 @@ proxy_main(int argc, char **argv)
 	upstream_done(p);
 	if (p->www_fd >= 0)
 		close(p->www_fd);
+	if (p->upload_dir_fd >= 0)
+		close(p->upload_dir_fd);
 	free(p);
 	return code;
 }

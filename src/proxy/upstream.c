@@ -89,15 +89,17 @@ set_string(json_t *h, const char *key, const char *value)
 		json_object_set_new(h, key, json_string(value));
 }
 
-int
-upstream_forward(struct proxy *p, struct conn *c)
+/* The request header as every request frame has it; NULL when a header cannot travel in
+ * a frame. content_type overrides the client's. */
+static json_t *
+request_header(struct proxy *p, struct conn *c, const char *content_type, uint64_t *ret_id)
 {
 	const struct http_request *r = &c->parser.req;
 	/* Header values may carry obs-text; JSON strings must be UTF-8, and a frame the root
 	 * daemon cannot parse would cost the whole link. */
 	if (!utf8_ok(r->cookie) || !utf8_ok(r->authorization) || !utf8_ok(r->csrf) ||
 	    !utf8_ok(r->content_type))
-		return -EINVAL;
+		return NULL;
 
 	uint64_t id = (++p->seq << PROXY_SLOT_BITS) | (uint64_t)c->slot;
 	json_t *h = json_object();
@@ -106,18 +108,63 @@ upstream_forward(struct proxy *p, struct conn *c)
 	set_string(h, "method", r->method);
 	set_string(h, "path", r->path);
 	set_string(h, "query", r->query);
-	set_string(h, "content_type", r->content_type);
+	set_string(h, "content_type", content_type ? content_type : r->content_type);
 	set_string(h, "cookie", r->cookie);
 	set_string(h, "authorization", r->authorization);
 	set_string(h, "csrf", r->csrf);
 	if (c->peer[0])
 		set_string(h, "client", c->peer);
-	frame_writer_push(&p->up_out, h, r->body.buf, r->body.len, NULL, 0);
+	*ret_id = id;
+	return h;
+}
 
+static void
+sent(struct proxy *p, struct conn *c, uint64_t id, enum conn_state state)
+{
 	c->inflight = id;
-	c->state = CONN_UPSTREAM;
+	c->state = state;
 	c->deadline = now_ms() + TIMEOUT_UPSTREAM;
 	upstream_flush(p, false);
+}
+
+int
+upstream_forward(struct proxy *p, struct conn *c)
+{
+	uint64_t id;
+	json_t *h = request_header(p, c, NULL, &id);
+	if (!h)
+		return -EINVAL;
+	const struct strbuf *body = &c->parser.req.body;
+	frame_writer_push(&p->up_out, h, body->buf, body->len, NULL, 0);
+	sent(p, c, id, CONN_UPSTREAM);
+	return 0;
+}
+
+int
+upstream_preflight(struct proxy *p, struct conn *c)
+{
+	uint64_t id;
+	json_t *h = request_header(p, c, NULL, &id);
+	if (!h)
+		return -EINVAL;
+	json_object_set_new(h, "preflight", json_true());
+	frame_writer_push(&p->up_out, h, NULL, 0, NULL, 0);
+	sent(p, c, id, CONN_PREFLIGHT);
+	return 0;
+}
+
+int
+upstream_forward_upload(struct proxy *p, struct conn *c)
+{
+	struct upload *u = c->upload;
+	uint64_t id;
+	json_t *h = request_header(p, c, "application/x-www-form-urlencoded", &id);
+	if (!h)
+		return -EINVAL;
+	json_object_set_new(h, "upload", json_pack("{s:I}", "size", (json_int_t)u->size));
+	int fd = TAKE_FD(u->fd); /* the writer closes it once sent */
+	frame_writer_push(&p->up_out, h, u->form.buf, u->form.len, &fd, 1);
+	sent(p, c, id, CONN_UPSTREAM);
 	return 0;
 }
 

@@ -86,7 +86,7 @@ storage_resolve(const struct storage_config *cfg, const char *volid, const struc
 	int r = volid_split(volid, &sid, &vn, err);
 	if (r < 0)
 		return r;
-	const struct storage *s;
+	const struct storage *s = NULL;
 	r = find_storage(cfg, sid, &s, err);
 	if (r < 0)
 		return r;
@@ -107,7 +107,7 @@ storage_resolve(const struct storage_config *cfg, const char *volid, const struc
 int
 storage_activate(const struct storage_config *cfg, const char *sid, struct error *err)
 {
-	const struct storage *s;
+	const struct storage *s = NULL;
 	int r = find_storage(cfg, sid, &s, err);
 	if (r < 0)
 		return r;
@@ -120,7 +120,7 @@ int
 storage_status(const struct storage_config *cfg, const char *sid, struct storage_status *ret,
                struct error *err)
 {
-	const struct storage *s;
+	const struct storage *s = NULL;
 	int r = find_storage(cfg, sid, &s, err);
 	if (r < 0)
 		return r;
@@ -132,7 +132,7 @@ storage_status(const struct storage_config *cfg, const char *sid, struct storage
 int
 storage_path(const struct storage_config *cfg, const char *volid, char **ret, struct error *err)
 {
-	const struct storage *s;
+	const struct storage *s = NULL;
 	struct volname v;
 	int r = storage_resolve(cfg, volid, &s, &v, err);
 	if (r < 0)
@@ -146,7 +146,7 @@ int
 storage_info(const struct storage_config *cfg, const char *volid, struct volume_info *ret,
              struct error *err)
 {
-	const struct storage *s;
+	const struct storage *s = NULL;
 	struct volname v;
 	int r = storage_resolve(cfg, volid, &s, &v, err);
 	if (r < 0)
@@ -160,7 +160,7 @@ int
 storage_list(const struct storage_config *cfg, const char *sid, unsigned content, unsigned vmid,
              struct volume_info **ret, size_t *ret_n, struct error *err)
 {
-	const struct storage *s;
+	const struct storage *s = NULL;
 	int r = find_storage(cfg, sid, &s, err);
 	if (r < 0)
 		return r;
@@ -174,7 +174,7 @@ storage_alloc(const struct storage_config *cfg, const char *sid, unsigned vmid,
               enum volume_format fmt, const char *name, uint64_t size_kib, char **ret_volid,
               struct error *err)
 {
-	const struct storage *s;
+	const struct storage *s = NULL;
 	int r = find_storage(cfg, sid, &s, err);
 	if (r < 0)
 		return r;
@@ -193,7 +193,7 @@ storage_alloc(const struct storage_config *cfg, const char *sid, unsigned vmid,
 int
 storage_free(const struct storage_config *cfg, const char *volid, struct error *err)
 {
-	const struct storage *s;
+	const struct storage *s = NULL;
 	struct volname v;
 	int r = storage_resolve(cfg, volid, &s, &v, err);
 	if (r < 0)
@@ -207,7 +207,7 @@ int
 storage_resize(const struct storage_config *cfg, const char *volid, uint64_t size,
                struct error *err)
 {
-	const struct storage *s;
+	const struct storage *s = NULL;
 	struct volname v;
 	int r = storage_resolve(cfg, volid, &s, &v, err);
 	if (r < 0)
@@ -224,7 +224,7 @@ static int
 snapshot_dispatch(const struct storage_config *cfg, const char *volid, const char *snap,
                   size_t offset, struct error *err)
 {
-	const struct storage *s;
+	const struct storage *s = NULL;
 	struct volname v;
 	int r = storage_resolve(cfg, volid, &s, &v, err);
 	if (r < 0)
@@ -266,7 +266,7 @@ int
 storage_create_base(const struct storage_config *cfg, const char *volid, char **ret_volid,
                     struct error *err)
 {
-	const struct storage *s;
+	const struct storage *s = NULL;
 	struct volname v;
 	int r = storage_resolve(cfg, volid, &s, &v, err);
 	if (r < 0)
@@ -286,7 +286,7 @@ int
 storage_clone(const struct storage_config *cfg, const char *volid, unsigned new_vmid,
               char **ret_volid, struct error *err)
 {
-	const struct storage *s;
+	const struct storage *s = NULL;
 	struct volname v;
 	int r = storage_resolve(cfg, volid, &s, &v, err);
 	if (r < 0)
@@ -408,7 +408,7 @@ int
 storage_mount(const struct storage_config *cfg, const char *volid, const char *target,
               struct error *err)
 {
-	const struct storage *s;
+	const struct storage *s = NULL;
 	struct volname v;
 	int r = storage_resolve(cfg, volid, &s, &v, err);
 	if (r < 0)

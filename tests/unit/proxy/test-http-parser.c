@@ -590,6 +590,94 @@ test_max_body_may_be_raised_after_head(void **state)
 	sb_free(&sb);
 }
 
+/* Feed a streamed body in pieces, emptying req.body after each call as the proxy does. */
+static enum http_result
+feed_streamed(struct http_parser *p, const char *data, size_t len, size_t step, uint64_t *ret_got)
+{
+	enum http_result r = HTTP_NEED_MORE;
+	for (size_t off = 0; off < len && r == HTTP_NEED_MORE;) {
+		size_t n = MIN(step, len - off), used;
+		r = http_parser_feed(p, data + off, n, &used);
+		off += used;
+		*ret_got += p->req.body.len;
+		assert_true(p->req.body.len <= step);
+		sb_reset(&p->req.body);
+	}
+	return r;
+}
+
+static void
+test_streamed_bodies_have_no_limit_and_constant_buffer(void **state)
+{
+	/* 8 MiB in 256-byte chunks (framing over HTTP_MAX_CHUNK_OVERHEAD): streamed, framing
+	 * may grow with the data, and the buffer does not */
+	struct strbuf sb = STRBUF_INIT;
+	sb_puts(&sb, "POST /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+	size_t head = sb.len;
+	for (int i = 0; i < 32768; i++) {
+		sb_puts(&sb, "100\r\n");
+		for (int k = 0; k < 256; k++)
+			sb_putc(&sb, 'z');
+		sb_puts(&sb, "\r\n");
+	}
+	sb_puts(&sb, "0\r\n\r\n");
+	struct http_parser p;
+	http_parser_init(&p);
+	size_t used;
+	assert_int_equal(http_parser_feed(&p, sb.buf, head, &used), HTTP_HEAD_DONE);
+	p.max_body = SIZE_MAX;
+	p.stream_body = true;
+	uint64_t got = 0;
+	assert_int_equal(feed_streamed(&p, sb.buf + head, sb.len - head, 16384, &got), HTTP_DONE);
+	assert_int_equal(got, 8 << 20);
+	assert_int_equal(p.body_received, 8 << 20);
+	http_parser_done(&p);
+
+	/* without streaming the same framing is refused */
+	http_parser_init(&p);
+	assert_int_equal(http_parser_feed(&p, sb.buf, head, &used), HTTP_HEAD_DONE);
+	p.max_body = SIZE_MAX;
+	assert_int_equal(http_parser_feed(&p, sb.buf + head, sb.len - head, &used), HTTP_ERROR);
+	assert_int_equal(p.status, 413);
+	http_parser_done(&p);
+	sb_free(&sb);
+
+	/* a Content-Length body is counted, not kept */
+	static const char cl[] = "POST /u HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n"
+	                         "0123456789NEXT";
+	http_parser_init(&p);
+	assert_int_equal(http_parser_feed(&p, cl, sizeof(cl) - 1, &used), HTTP_HEAD_DONE);
+	p.stream_body = true;
+	got = 0;
+	assert_int_equal(feed_streamed(&p, cl + used, 10, 3, &got), HTTP_DONE);
+	assert_int_equal(got, 10);
+	http_parser_done(&p);
+}
+
+static void
+test_huge_chunk_sizes_do_not_wrap_without_a_limit(void **state)
+{
+	static const char *sizes[] = { "10000000000000000", "ffffffffffffffff0",
+		                       "fffffffffffffffffffffffffffffff" };
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		struct strbuf sb = STRBUF_INIT;
+		sb_printf(&sb, "POST /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+		size_t head = sb.len;
+		sb_printf(&sb, "%s\r\nabc", sizes[i]);
+		struct http_parser p;
+		http_parser_init(&p);
+		size_t used;
+		assert_int_equal(http_parser_feed(&p, sb.buf, head, &used), HTTP_HEAD_DONE);
+		p.max_body = SIZE_MAX;
+		p.stream_body = true;
+		assert_int_equal(http_parser_feed(&p, sb.buf + head, sb.len - head, &used),
+		                 HTTP_ERROR);
+		assert_int_equal(p.status, 413);
+		http_parser_done(&p);
+		sb_free(&sb);
+	}
+}
+
 static void
 test_errors_are_sticky_and_carry_a_one_line_reason(void **state)
 {
@@ -627,6 +715,8 @@ main(void)
 		cmocka_unit_test(test_chunked_body_is_decoded),
 		cmocka_unit_test(test_pipelined_requests_are_parsed_one_at_a_time),
 		cmocka_unit_test(test_max_body_may_be_raised_after_head),
+		cmocka_unit_test(test_streamed_bodies_have_no_limit_and_constant_buffer),
+		cmocka_unit_test(test_huge_chunk_sizes_do_not_wrap_without_a_limit),
 		cmocka_unit_test(test_errors_are_sticky_and_carry_a_one_line_reason),
 	};
 	return cmocka_run_group_tests_name("proxy-http-parser", tests, NULL, NULL);
