@@ -61,14 +61,7 @@ start_build(struct api_call *c)
 		return r;
 
 	json_t *params = json_pack("{s:s, s:s}", "storage", sid, "template", name);
-	char *upid = NULL;
-	r = taskmgr_start(c->ctx->tasks, "download", name, c->who.subject, params, &upid, &c->err);
-	json_decref(params);
-	if (r < 0)
-		return r;
-	c->data = json_string(upid);
-	free(upid);
-	return 0;
+	return api_start_task(c, "download", name, params, NULL, 0);
 }
 
 static void

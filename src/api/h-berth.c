@@ -23,15 +23,7 @@ start_probe(struct api_call *c)
 	                  "warnings", (json_int_t)param_int(c->params, "warnings", 0));
 	if (param_has(c->params, "fail"))
 		json_object_set_new(params, "fail", json_string(param_str(c->params, "fail")));
-	char *upid = NULL;
-	int r = taskmgr_start(c->ctx->tasks, "berthprobe", "", c->who.subject, params, &upid,
-	                      &c->err);
-	json_decref(params);
-	if (r < 0)
-		return r;
-	c->data = json_string(upid);
-	free(upid);
-	return 0;
+	return api_start_task(c, "berthprobe", "", params, NULL, 0);
 }
 
 int

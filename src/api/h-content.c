@@ -429,16 +429,11 @@ delete_volume(struct api_call *c)
 	_cleanup_free_ char *id = v.vmid ? xasprintf("%u@%s", v.vmid, s->id) : xstrdup(s->id);
 	json_t *params = json_pack("{s:s}", "volume", j->volid);
 	volume_job_free(j);
-	char *upid = NULL;
-	if (r >= 0)
-		r = taskmgr_start(c->ctx->tasks, "imgdel", id, c->who.subject, params, &upid,
-		                  &c->err);
-	json_decref(params);
-	if (r < 0)
+	if (r < 0) {
+		json_decref(params);
 		return r;
-	c->data = json_string(upid);
-	free(upid);
-	return 0;
+	}
+	return api_start_task(c, "imgdel", id, params, NULL, 0);
 }
 
 int
@@ -509,15 +504,7 @@ upload(struct api_call *c)
 		json_object_set_new(params, "checksum", json_string(sum));
 		json_object_set_new(params, "checksum-algorithm", json_string(algo));
 	}
-	char *upid = NULL;
-	r = taskmgr_start_fds(c->ctx->tasks, "imgcopy", NULL, c->who.subject, params, &c->upload_fd,
-	                      1, &upid, &c->err);
-	json_decref(params);
-	if (r < 0)
-		return r;
-	c->data = json_string(upid);
-	free(upid);
-	return 0;
+	return api_start_task(c, "imgcopy", NULL, params, &c->upload_fd, 1);
 }
 
 /* Copy the uploaded file into an unnamed file in dir while hashing it; the result is named

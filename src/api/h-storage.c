@@ -229,14 +229,15 @@ format_or_fail(struct api_call *c, struct sectioncfg *sc)
 	return text;
 }
 
-struct create_args {
+struct change_args {
 	json_t *props;
+	char *type; /* the storage's type, set by the edit */
 };
 
 static char *
 edit_create(struct api_call *c, const char *old, const char *old_digest, void *arg)
 {
-	struct create_args *a = arg;
+	struct change_args *a = arg;
 	const char *sid = param_str(c->params, "storage");
 	const char *type = param_str(c->params, "type");
 	struct sectioncfg *sc = NULL;
@@ -260,23 +261,32 @@ edit_create(struct api_call *c, const char *old, const char *old_digest, void *a
 		*sec = (struct section){ xstrdup(type), xstrdup(sid), json_object() };
 		section_set_props(sec, a->props);
 		text = format_or_fail(c, sc);
+		free(a->type);
+		a->type = xstrdup(type);
 	}
 	storage_done(&s);
 	sectioncfg_free(sc);
 	return text;
 }
 
+/* Create or update: apply edit to storage.cfg and answer {storage, type} as PVE does. */
+static int
+change_storage(struct api_call *c, store_edit_fn edit)
+{
+	struct change_args a = { props_from_params(c->params), NULL };
+	int r = store_text_update(c, STORAGE_CFG, edit, &a);
+	if (r >= 0)
+		c->data = json_pack("{s:s, s:s}", "storage", param_str(c->params, "storage"),
+		                    "type", a.type ? a.type : "");
+	json_decref(a.props);
+	free(a.type);
+	return r;
+}
+
 static int
 create_storage(struct api_call *c)
 {
-	struct create_args a = { props_from_params(c->params) };
-	int r = store_text_update(c, STORAGE_CFG, edit_create, &a);
-	json_decref(a.props);
-	if (r < 0)
-		return r;
-	c->data = json_pack("{s:s, s:s}", "storage", param_str(c->params, "storage"), "type",
-	                    param_str(c->params, "type"));
-	return 0;
+	return change_storage(c, edit_create);
 }
 
 /* Properties that PUT may not change (PVE's "fixed" options). */
@@ -285,7 +295,7 @@ static const char *const fixed_props[] = { "path", NULL };
 static char *
 edit_update(struct api_call *c, const char *old, const char *old_digest, void *arg)
 {
-	struct create_args *a = arg;
+	struct change_args *a = arg;
 	const char *sid = param_str(c->params, "storage");
 	if (api_digest_check(c, old_digest) < 0)
 		return NULL;
@@ -329,6 +339,8 @@ edit_update(struct api_call *c, const char *old, const char *old_digest, void *a
 		goto out;
 	}
 	text = format_or_fail(c, sc);
+	free(a->type);
+	a->type = xstrdup(sec->type);
 out:
 	storage_done(&s);
 	strv_free(del);
@@ -339,20 +351,7 @@ out:
 static int
 update_storage(struct api_call *c)
 {
-	struct create_args a = { props_from_params(c->params) };
-	int r = store_text_update(c, STORAGE_CFG, edit_update, &a);
-	json_decref(a.props);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *text = store_text(c->ctx, STORAGE_CFG);
-	struct sectioncfg *sc = NULL;
-	const struct section *sec = NULL;
-	if (text && sectioncfg_parse(text, &sc) >= 0)
-		sec = sectioncfg_find(sc, param_str(c->params, "storage"));
-	c->data = json_pack("{s:s, s:s}", "storage", param_str(c->params, "storage"), "type",
-	                    sec ? sec->type : "");
-	sectioncfg_free(sc);
-	return 0;
+	return change_storage(c, edit_update);
 }
 
 /* Does a guest config name a volume on a storage (needle "<sid>:")? A volume reference is

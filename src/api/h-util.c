@@ -59,6 +59,21 @@ api_digest_check(struct api_call *c, const char *old_digest)
 	return 0;
 }
 
+int
+api_start_task(struct api_call *c, const char *type, const char *id, json_t *params, const int *fds,
+               unsigned n_fds)
+{
+	char *upid = NULL;
+	int r = taskmgr_start_fds(c->ctx->tasks, type, id, c->who.subject, params, fds, n_fds,
+	                          &upid, &c->err);
+	json_decref(params);
+	if (r < 0)
+		return r;
+	c->data = json_string(upid);
+	free(upid);
+	return 0;
+}
+
 struct blocking_call {
 	struct api_call *c;
 	int (*work)(struct api_call *c, void *arg);

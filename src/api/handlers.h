@@ -49,6 +49,11 @@ typedef char *(*store_edit_fn)(struct api_call *c, const char *old_text, const c
                                void *arg);
 int store_text_update(struct api_call *c, const char *path, store_edit_fn edit, void *arg);
 
+/* Start a task for the caller and answer its UPID (the route's data). Takes params (may be
+ * NULL); the worker gets copies of fds (see taskmgr_start_fds). */
+int api_start_task(struct api_call *c, const char *type, const char *id, json_t *params,
+                   const int *fds, unsigned n_fds);
+
 /* PVE's digest check for config updates: 0, or -EIO with "detected modified configuration"
  * when the "digest" parameter is given and does not match old_digest. */
 int api_digest_check(struct api_call *c, const char *old_digest);

@@ -5,6 +5,7 @@ BERTH_BUILD names the build directory whose binaries run (scripts/run-tests.sh p
 the ASan/UBSan build); the daemon's stderr is checked for sanitizer reports after each test.
 """
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -530,3 +531,32 @@ def shared_berth():
     b = start_with_admin()
     yield b
     stop_and_check([b])
+
+
+@contextlib.contextmanager
+def loop_btrfs(size_mib=2048):
+    """A fresh btrfs on a sparse file, loop-mounted in a temp dir; yields (tmpdir, mountpoint).
+    Skips (with the reason) where btrfs-progs or the kernel's btrfs are missing."""
+    require_root()
+    if shutil.which("mkfs.btrfs") is None or shutil.which("btrfs") is None:
+        pytest.skip("btrfs-progs (mkfs.btrfs, btrfs) are not installed")
+    tmp = tempfile.mkdtemp(prefix="berth-btrfs-")
+    image, mnt = os.path.join(tmp, "btrfs.img"), os.path.join(tmp, "mnt")
+    os.mkdir(mnt)
+    with open(image, "wb") as f:
+        f.truncate(size_mib << 20)
+    mounted = False
+    try:
+        p = subprocess.run(["mkfs.btrfs", "-q", "-f", image], capture_output=True, text=True)
+        if p.returncode != 0:
+            pytest.skip(f"mkfs.btrfs failed: {p.stderr.strip()}")
+        p = subprocess.run(["mount", "-t", "btrfs", "-o", "loop", image, mnt],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            pytest.skip(f"cannot loop-mount a btrfs (kernel without btrfs?): {p.stderr.strip()}")
+        mounted = True
+        yield tmp, mnt
+    finally:
+        if mounted:
+            subprocess.run(["umount", mnt], capture_output=True)
+        shutil.rmtree(tmp, ignore_errors=True)

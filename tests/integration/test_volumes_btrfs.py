@@ -10,7 +10,7 @@ import tempfile
 
 import pytest
 
-from conftest import BUILD, require_root
+from conftest import BUILD, loop_btrfs, require_root
 
 VOLOP = os.path.abspath(os.path.join(BUILD, "tests", "tools", "berth-volop"))
 MiB = 1024 * 1024
@@ -69,23 +69,7 @@ def btrfs_env():
     require_root()
     if not os.access(VOLOP, os.X_OK):
         pytest.skip(f"berth-volop is not built ({VOLOP})")
-    if shutil.which("mkfs.btrfs") is None or shutil.which("btrfs") is None:
-        pytest.skip("btrfs-progs (mkfs.btrfs, btrfs) are not installed")
-    tmp = tempfile.mkdtemp(prefix="berth-btrfs-")
-    image = os.path.join(tmp, "btrfs.img")
-    mnt = os.path.join(tmp, "mnt")
-    os.mkdir(mnt)
-    with open(image, "wb") as f:
-        f.truncate(2 * 1024 * MiB)
-    mounted = False
-    try:
-        p = run("mkfs.btrfs", "-q", "-f", image, check=False)
-        if p.returncode != 0:
-            pytest.skip(f"mkfs.btrfs failed: {p.stderr.strip()}")
-        p = run("mount", "-t", "btrfs", "-o", "loop", image, mnt, check=False)
-        if p.returncode != 0:
-            pytest.skip(f"cannot loop-mount a btrfs (kernel without btrfs?): {p.stderr.strip()}")
-        mounted = True
+    with loop_btrfs() as (tmp, mnt):
         dirpath = os.path.join(tmp, "d1")
         cfg = os.path.join(tmp, "storage.cfg")
         with open(cfg, "w") as f:
@@ -95,10 +79,6 @@ def btrfs_env():
         v.ok("activate", "b1")
         v.ok("activate", "d1")
         yield {"volop": v, "mnt": mnt, "root": os.path.join(mnt, "b1"), "tmp": tmp}
-    finally:
-        if mounted:
-            run("umount", mnt, check=False)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture
