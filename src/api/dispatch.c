@@ -429,8 +429,15 @@ collect_params(struct api_call *call, const struct api_request *req, enum api_me
 			respond_plain(call, 400, err.msg);
 			return r;
 		}
-		json_object_update(params, q); /* query overrides body */
-		json_decref(q);
+		if (req->upload) {
+			/* an upload's multipart fields win (PVE reads them last) */
+			json_object_update(q, params);
+			json_decref(params);
+			params = q;
+		} else {
+			json_object_update(params, q); /* query overrides body */
+			json_decref(q);
+		}
 	}
 	json_object_del(params, "_dc");
 

@@ -240,8 +240,8 @@ int storage_status(const struct storage_config *cfg, const char *sid, struct sto
 int storage_info(const struct storage_config *cfg, const char *volid, struct volume_info *ret,
                  struct error *err);
 /* The type's list op on storage `sid` (content mask 0 = all, vmid 0 = all), sorted by volid. */
-int storage_list(const struct storage_config *cfg, const char *sid, unsigned content,
-                 unsigned vmid, struct volume_info **ret, size_t *ret_n, struct error *err);
+int storage_list(const struct storage_config *cfg, const char *sid, unsigned content, unsigned vmid,
+                 struct volume_info **ret, size_t *ret_n, struct error *err);
 int storage_path(const struct storage_config *cfg, const char *volid, char **ret,
                  struct error *err);
 /* Allocate on storage `sid`; returns the full volid. size in KiB as for the type op. */

@@ -84,3 +84,20 @@ def test_storage_full_mid_copy_fails_and_leaves_nothing(berth, tmp_path):
         assert st.f_bfree * st.f_frsize > 3 << 20
     finally:
         subprocess.run(["umount", "-l", str(small)], capture_output=True)
+
+
+def test_multipart_fields_win_over_the_query_string(berth):
+    """PVE reads an upload's multipart fields after the query: a `filename` in the URL does
+    not rename (or redirect) the upload."""
+    import requests
+    import urllib3
+    urllib3.disable_warnings()
+    b = berth
+    ticket, _ = b.login()
+    url = f"{b.url}/api2/json/nodes/{NODE}/storage/local/upload?filename=query.iso&content=vztmpl"
+    r = requests.post(url, cookies={"PVEAuthCookie": ticket}, verify=False, timeout=60,
+                      data={"content": "iso"}, files={"filename": ("multipart.iso", b"x" * 4096)})
+    assert r.status_code == 200, r.reason
+    assert b.wait_task(r.json()["data"])["exitstatus"] == "OK"
+    iso_dir = os.path.join(b.root, "storage", "local", "template", "iso")
+    assert os.listdir(iso_dir) == ["multipart.iso"]
