@@ -12,6 +12,7 @@ scripts/install-deps.sh build run bench
 [ -x "$BUILD/berthd" ] || make build BUILD="$BUILD" >/dev/null
 
 root=$(mktemp -d /tmp/berth-bench-XXXXXX)
+chmod 755 "$root" # the proxy user reaches the daemon's sockets below it
 log="$root/berthd.log"
 "$BUILD/berthd" --root "$root" --listen 127.0.0.1:0 --node bench --foreground >"$log" 2>&1 &
 daemon=$!

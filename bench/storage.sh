@@ -13,6 +13,7 @@ scripts/install-deps.sh build run bench
 volop="$BUILD/tests/tools/berth-volop"
 
 work=$(mktemp -d /var/tmp/berth-bench-storage-XXXXXX)
+chmod 755 "$work" # the proxy user reaches the daemon's sockets below it
 mnt="$work/btrfs"
 daemon=
 cleanup() {
@@ -60,10 +61,10 @@ b=$(timeit 'op alloc d1 $((100 + i)) qcow2 1048576')
 r=$(timeit 'qemu-img create -q -f qcow2 "$work/raw/q$i.qcow2" 1G')
 row "dir: allocate qcow2 1 GiB" "$b" "$r"
 b=$(timeit 'op snapshot d1:$((100 + i))/vm-$((100 + i))-disk-0.qcow2 s1')
-r=$(timeit 'qemu-img snapshot -f qcow2 -c s1 "$work/raw/q$i.qcow2"')
+r=$(timeit 'qemu-img snapshot -c s1 --image-opts "driver=qcow2,file.filename=$work/raw/q$i.qcow2"')
 row "dir: qcow2 snapshot" "$b" "$r"
 b=$(timeit 'op rollback d1:$((100 + i))/vm-$((100 + i))-disk-0.qcow2 s1')
-r=$(timeit 'qemu-img snapshot -f qcow2 -a s1 "$work/raw/q$i.qcow2"')
+r=$(timeit 'qemu-img snapshot -a s1 --image-opts "driver=qcow2,file.filename=$work/raw/q$i.qcow2"')
 row "dir: qcow2 rollback" "$b" "$r"
 op alloc d1 900 qcow2 1048576
 op create-base d1:900/vm-900-disk-0.qcow2

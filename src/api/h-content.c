@@ -526,10 +526,30 @@ copy_and_hash(struct task_worker *w, int src, int dst, const char *algo, char *r
 	_cleanup_free_ char *buf = xmalloc(CHUNK);
 	uint64_t off = 0;
 	int r = 0;
+	bool plain_copy = false; /* copy_file_range refused: read and write */
 	for (;;) {
 		if (task_interrupted(w)) {
 			r = error_set(err, EINTR, "received interrupt");
 			break;
+		}
+		if (!md && !plain_copy) {
+			/* nothing to hash: let the kernel copy (and share extents where it can) */
+			loff_t in = (loff_t)off;
+			ssize_t n = copy_file_range(src, &in, dst, NULL, 64 << 20, 0);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+			              errno == EOPNOTSUPP)) {
+				plain_copy = true;
+			} else if (n < 0) {
+				r = error_errno(err, negative_errno(), "writing the target file");
+				break;
+			} else if (n == 0) {
+				break;
+			} else {
+				off += (uint64_t)n;
+				continue;
+			}
 		}
 		ssize_t n = pread(src, buf, CHUNK, (off_t)off);
 		if (n < 0 && errno == EINTR)

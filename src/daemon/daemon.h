@@ -65,6 +65,10 @@ void daemon_cleanup(struct daemon *d);
  * create an administrator once. */
 void daemon_print_welcome(struct daemon *d);
 
+/* The proxy's user (falling back to 'nobody'), checked to be able to reach the run directory;
+ * daemon_run calls it too. */
+int daemon_resolve_proxy_user(struct daemon *d, struct error *err);
+
 /* service.c: sockets, messages, the proxy process, signals; runs the loop. */
 int daemon_run(struct daemon *d, struct error *err);
 

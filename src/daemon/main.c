@@ -205,7 +205,7 @@ main(int argc, char **argv)
 	setenv("UV_THREADPOOL_SIZE", "8", 0);
 
 	struct error err = { 0 };
-	if (daemon_prepare(&d, &err) < 0) {
+	if (daemon_prepare(&d, &err) < 0 || daemon_resolve_proxy_user(&d, &err) < 0) {
 		fprintf(stderr, "berthd: %s\n", err.msg);
 		daemon_cleanup(&d);
 		return 1;

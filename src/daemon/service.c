@@ -432,8 +432,38 @@ spawn_proxy(struct daemon *d)
 	d->proxy_running = true;
 }
 
+/* The proxy, once it dropped to its user, connects to run/proxy.sock by path: every directory
+ * above it must be searchable by that user. Say so at start instead of a proxy that keeps
+ * failing with "Permission denied" (e.g. a root directory made by mktemp -d, mode 0700). */
 static int
-resolve_proxy_user(struct daemon *d, struct error *err)
+check_proxy_reaches(struct daemon *d, const char *path, struct error *err)
+{
+	_cleanup_free_ char *p = xstrdup(path);
+	for (char *slash = p; slash;) {
+		slash = strchr(slash + 1, '/');
+		if (slash)
+			*slash = '\0';
+		struct stat st;
+		if (stat(p[0] ? p : "/", &st) == 0) {
+			bool ok = (st.st_uid == d->proxy_uid && (st.st_mode & S_IXUSR)) ||
+			          (st.st_gid == d->proxy_gid && (st.st_mode & S_IXGRP)) ||
+			          (st.st_mode & S_IXOTH);
+			if (!ok)
+				return error_set(
+				        err, EACCES,
+				        "the proxy user '%s' cannot reach %s: directory '%s' "
+				        "(mode %04o) is not searchable by it; choose a --root "
+				        "below directories others may enter, or chmod o+x '%s'",
+				        d->opt.proxy_user, path, p, st.st_mode & 07777, p);
+		}
+		if (slash)
+			*slash = '/';
+	}
+	return 0;
+}
+
+int
+daemon_resolve_proxy_user(struct daemon *d, struct error *err)
 {
 	struct passwd *pw = getpwnam(d->opt.proxy_user);
 	if (!pw) {
@@ -449,7 +479,7 @@ resolve_proxy_user(struct daemon *d, struct error *err)
 		                 d->opt.proxy_user);
 	d->proxy_uid = pw->pw_uid;
 	d->proxy_gid = pw->pw_gid;
-	return 0;
+	return check_proxy_reaches(d, d->run_dir, err);
 }
 
 /* ---- signals and timers ---- */
@@ -503,7 +533,7 @@ daemon_run(struct daemon *d, struct error *err)
 	_cleanup_free_ char *pidfile = xasprintf("%s/berthd.pid", d->run_dir);
 	(void)write_file_atomic(pidfile, pid, strlen(pid), 0644);
 
-	int r = resolve_proxy_user(d, err);
+	int r = daemon_resolve_proxy_user(d, err);
 	if (r < 0)
 		return r;
 

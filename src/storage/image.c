@@ -1,166 +1,31 @@
-/* qemu-img with the format always named, and the no-shell process runner the storage types
- * use for their helper programs. */
+/* qemu-img with the format always named, and how the storage types run their helper
+ * programs (through the shared runner). */
 #include "storage/storage-internal.h"
 #include "storage/storage.h"
 
 #include "basic/fileio.h"
 #include "basic/strbuf.h"
+#include "shared/run.h"
 
-#include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-
-extern char **environ;
-
-#define STDOUT_MAX (16u << 20) /* qemu-img info of a long backing chain stays far below */
-#define STDERR_MAX (16u << 10)
-
-/* stderr as a one-line message: newlines become "; ", trailing whitespace goes. */
-static void
-tidy_stderr(struct strbuf *sb)
-{
-	if (!sb->buf)
-		return;
-	while (sb->len > 0 && (sb->buf[sb->len - 1] == '\n' || sb->buf[sb->len - 1] == ' ' ||
-	                       sb->buf[sb->len - 1] == '\r'))
-		sb->buf[--sb->len] = '\0';
-	for (size_t i = 0; i < sb->len; i++)
-		if (sb->buf[i] == '\n' || sb->buf[i] == '\r' || sb->buf[i] == '\t')
-			sb->buf[i] = ' ';
-}
-
-static void
-deliver_lines(struct strbuf *out, size_t *done, void (*line)(const char *, void *), void *ud)
-{
-	for (;;) {
-		char *start = out->buf + *done;
-		size_t avail = out->len - *done;
-		char *nl = NULL;
-		for (size_t i = 0; i < avail; i++)
-			if (start[i] == '\n' || start[i] == '\r') {
-				nl = start + i;
-				break;
-			}
-		if (!nl)
-			break;
-		*nl = '\0';
-		if (nl > start)
-			line(start, ud);
-		*done += (size_t)(nl - start) + 1;
-	}
-	/* keep the buffer small: drop what was delivered */
-	sb_consume(out, *done);
-	*done = 0;
-}
-
-static int
-run(const char *const *argv, char **ret_out, void (*line)(const char *, void *), void *ud,
-    struct error *err)
-{
-	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	int r;
-
-	if (pipe2(outp, O_CLOEXEC) < 0)
-		return error_errno(err, negative_errno(), "pipe");
-	if (pipe2(errp, O_CLOEXEC) < 0) {
-		r = negative_errno();
-		close(outp[0]);
-		close(outp[1]);
-		return error_errno(err, r, "pipe");
-	}
-	_cleanup_close_ int out_r = outp[0], err_r = errp[0];
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
-	/* reset signal handling the daemon may have changed (SIGPIPE ignored, masks) */
-	posix_spawnattr_t attr;
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	r = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	close(outp[1]);
-	close(errp[1]);
-	if (r != 0)
-		return error_errno(err, -r, "unable to run %s", argv[0]);
-
-	_cleanup_strbuf_ struct strbuf out = STRBUF_INIT, errs = STRBUF_INIT;
-	size_t delivered = 0;
-	struct pollfd pfd[2] = { { .fd = out_r, .events = POLLIN },
-		                 { .fd = err_r, .events = POLLIN } };
-	int open_fds = 2;
-	while (open_fds > 0) {
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (int i = 0; i < 2; i++) {
-			if (pfd[i].fd < 0 || !pfd[i].revents)
-				continue;
-			char buf[8192];
-			ssize_t n = read(pfd[i].fd, buf, sizeof(buf));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				pfd[i].fd = -1;
-				open_fds--;
-				continue;
-			}
-			struct strbuf *sb = i == 0 ? &out : &errs;
-			size_t max = i == 0 ? STDOUT_MAX : STDERR_MAX;
-			if (i == 0 && !ret_out && !line)
-				continue;
-			if (sb->len + (size_t)n <= max)
-				sb_append(sb, buf, (size_t)n);
-			if (i == 0 && line)
-				deliver_lines(&out, &delivered, line, ud);
-		}
-	}
-
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return error_errno(err, negative_errno(), "waitpid %s", argv[0]);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		tidy_stderr(&errs);
-		if (WIFSIGNALED(status))
-			return error_set(err, EIO, "%s killed by signal %d%s%s", argv[0],
-			                 WTERMSIG(status), errs.len ? ": " : "", sb_str(&errs));
-		return error_set(err, EIO, "%s failed (exit code %d)%s%s", argv[0],
-		                 WEXITSTATUS(status), errs.len ? ": " : "", sb_str(&errs));
-	}
-	if (line && out.len > 0)
-		line(sb_str(&out), ud);
-	if (ret_out)
-		*ret_out = sb_steal(&out);
-	return 0;
-}
 
 int
 run_command(const char *const *argv, char **ret_out, struct error *err)
 {
-	return run(argv, ret_out, NULL, NULL, err);
+	/* qemu-img info of a long backing chain stays far below the default cap */
+	return run_program(&(struct run_options){ .argv = argv }, ret_out, err);
 }
 
 int
 run_command_lines(const char *const *argv, void (*line)(const char *text, void *userdata),
                   void *userdata, struct error *err)
 {
-	return run(argv, NULL, line, userdata, err);
+	const struct run_options o = {
+		.argv = argv, .out_line = line, .cr_ends_line = true, .userdata = userdata
+	};
+	return run_program(&o, NULL, err);
 }
 
 /* qemu-img reads "json:{...}", "nbd:..." and other protocol prefixes from a file name; a

@@ -5,23 +5,19 @@
 
 #include "basic/fileio.h"
 #include "basic/strbuf.h"
+#include "shared/run.h"
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 
-#define RUN_PATH      "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define LINE_MAX_LOG  1024       /* longer lines are cut in the log */
-#define CAPTURE_MAX   (4u << 20) /* captured stdout (busybox --list-full is ~4 KiB) */
-#define KILL_GRACE_MS 3000
+#define RUN_PATH     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define LINE_MAX_LOG 1024       /* longer lines are cut in the log */
+#define CAPTURE_MAX  (4u << 20) /* captured stdout (busybox --list-full is ~4 KiB) */
 
 void
 build_log(const struct template_hooks *h, const char *fmt, ...)
@@ -95,58 +91,18 @@ env_free(char **env)
 	free(env);
 }
 
-struct output {
-	struct strbuf pending; /* bytes of an unfinished line */
-	struct strbuf *capture;
-	char last[256]; /* the last line logged, for the error message */
-};
-
+/* A line for the task log: long ones are cut. */
 static void
-output_line(const struct template_hooks *h, struct output *o, char *line, size_t len)
+log_line(const char *line, void *userdata)
 {
-	while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
-		line[--len] = '\0';
-	/* progress bars redraw with '\r': log the final state only */
-	char *cr = strrchr(line, '\r');
-	if (cr)
-		line = cr + 1;
-	if (!*line)
-		return;
-	if (strlen(line) > LINE_MAX_LOG)
-		line[LINE_MAX_LOG] = '\0';
-	build_log(h, "%s", line);
-	snprintf(o->last, sizeof(o->last), "%s", line);
+	const struct template_hooks *h = userdata;
+	build_log(h, "%.*s", LINE_MAX_LOG, line);
 }
 
-static void
-output_feed(const struct template_hooks *h, struct output *o, const char *buf, size_t n)
+static bool
+stop_requested(void *userdata)
 {
-	if (o->capture) {
-		if (o->capture->len + n <= CAPTURE_MAX)
-			sb_append(o->capture, buf, n);
-		return;
-	}
-	sb_append(&o->pending, buf, n);
-	for (;;) {
-		char *nl = memchr(o->pending.buf, '\n', o->pending.len);
-		if (!nl)
-			break;
-		*nl = '\0';
-		output_line(h, o, o->pending.buf, (size_t)(nl - o->pending.buf));
-		sb_consume(&o->pending, (size_t)(nl - o->pending.buf) + 1);
-	}
-	if (o->pending.len > 64 * 1024) { /* no newline for that long: log what there is */
-		output_line(h, o, o->pending.buf, o->pending.len);
-		sb_reset(&o->pending);
-	}
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return build_interrupted(userdata);
 }
 
 int
@@ -156,111 +112,20 @@ build_run(const struct template_hooks *h, const char *const *argv, const char *c
 	_cleanup_free_ char *prog = build_find_program(argv[0]);
 	if (!prog)
 		return error_set(err, ENOENT, "%s: command not found", argv[0]);
-	int outp[2], errp[2];
-	if (pipe2(outp, O_CLOEXEC) < 0)
-		return error_errno(err, negative_errno(), "pipe");
-	if (pipe2(errp, O_CLOEXEC) < 0) {
-		int r = negative_errno();
-		close(outp[0]);
-		close(outp[1]);
-		return error_errno(err, r, "pipe");
-	}
-	_cleanup_close_ int out_r = outp[0], err_r = errp[0];
-
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
-	posix_spawnattr_t attr;
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	char **envp = child_env(env);
-	pid_t pid;
-	/* the child stays in our process group: a task stop (SIGTERM to the group) reaches it and
-	 * whatever it started */
-	int r = posix_spawn(&pid, prog, &fa, &attr, (char *const *)argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	const struct run_options o = {
+		.argv = argv,
+		.path = prog,
+		.envp = (const char *const *)envp,
+		.out_line = ret_out ? NULL : log_line,
+		.out_max = CAPTURE_MAX,
+		.err_line = log_line,
+		.should_stop = stop_requested,
+		.userdata = (void *)h,
+	};
+	int r = run_program(&o, ret_out, err);
 	env_free(envp);
-	close(outp[1]);
-	close(errp[1]);
-	if (r != 0)
-		return error_errno(err, -r, "unable to run %s", argv[0]);
-
-	struct strbuf captured = STRBUF_INIT;
-	struct output o[2] = { { STRBUF_INIT, ret_out ? &captured : NULL, "" },
-		               { STRBUF_INIT, NULL, "" } };
-	struct pollfd pfd[2] = { { .fd = out_r, .events = POLLIN },
-		                 { .fd = err_r, .events = POLLIN } };
-	bool interrupted = false, exited = false;
-	int64_t killed_at = 0, exited_at = 0;
-	int status = 0;
-	for (;;) {
-		if (!exited && waitpid(pid, &status, WNOHANG) == pid) {
-			exited = true;
-			exited_at = now_ms();
-		}
-		/* after the exit, a grandchild may still hold the pipes: drain briefly, then go */
-		if ((pfd[0].fd < 0 && pfd[1].fd < 0 && exited) ||
-		    (exited && now_ms() - exited_at > 1000))
-			break;
-		if (!interrupted && build_interrupted(h)) {
-			interrupted = true;
-			killed_at = now_ms();
-			kill(pid, SIGTERM);
-		} else if (interrupted && !exited && killed_at &&
-		           now_ms() - killed_at > KILL_GRACE_MS) {
-			kill(pid, SIGKILL);
-			killed_at = 0;
-		}
-		int n = poll(pfd, 2, 200);
-		if (n < 0 && errno != EINTR)
-			break;
-		for (int i = 0; n > 0 && i < 2; i++) {
-			if (pfd[i].fd < 0 || !pfd[i].revents)
-				continue;
-			char buf[16384];
-			ssize_t k = read(pfd[i].fd, buf, sizeof(buf));
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k <= 0) {
-				pfd[i].fd = -1;
-				continue;
-			}
-			output_feed(h, &o[i], buf, (size_t)k);
-		}
-	}
-	if (!exited)
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-	for (int i = 0; i < 2; i++) {
-		if (o[i].pending.len)
-			output_line(h, &o[i], o[i].pending.buf, o[i].pending.len);
-		sb_free(&o[i].pending);
-	}
-	const char *last = o[1].last[0] ? o[1].last : o[0].last;
-	if (interrupted || build_interrupted(h)) {
-		sb_free(&captured);
-		return error_set(err, EINTR, "received interrupt");
-	}
-	if (WIFSIGNALED(status)) {
-		sb_free(&captured);
-		return error_set(err, EIO, "%s killed by signal %d", argv[0], WTERMSIG(status));
-	}
-	if (WEXITSTATUS(status) != 0) {
-		sb_free(&captured);
-		return error_set(err, EIO, "%s failed (exit code %d)%s%s", argv[0],
-		                 WEXITSTATUS(status), *last ? ": " : "", last);
-	}
-	if (ret_out)
-		*ret_out = captured.buf ? sb_steal(&captured) : xstrdup("");
-	return 0;
+	return r;
 }
 
 /* ---- files inside the root ---- */

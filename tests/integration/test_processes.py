@@ -238,3 +238,27 @@ def test_proxy_and_workers_still_start_after_the_binary_is_replaced(berth_factor
         wait_proxy_serving(b, old, timeout=20)
     finally:
         stop_and_check([b])
+
+
+def test_root_the_proxy_user_cannot_reach_is_refused_at_start():
+    """The unprivileged proxy reaches run/proxy.sock by path: a root directory below a 0700
+    directory (mktemp -d) would leave it failing forever, so berthd says so and exits."""
+    if os.geteuid() != 0:
+        import pytest
+        pytest.skip("needs root (the proxy drops to its own user)")
+    import pathlib
+    import shutil
+    import tempfile
+    top = pathlib.Path(tempfile.mkdtemp(prefix="berth-reach-"))
+    os.chmod(top, 0o755)
+    closed = top / "closed"
+    closed.mkdir(mode=0o700)
+    os.chmod(closed, 0o700)
+    try:
+        p = subprocess.run([BERTHD, "--root", str(closed / "root"), "--listen", "127.0.0.1:0",
+                            "--node", NODE, "--foreground"], capture_output=True, text=True,
+                           timeout=30)
+    finally:
+        shutil.rmtree(top)
+    assert p.returncode == 1
+    assert "cannot reach" in p.stderr and f"'{closed}' (mode 0700)" in p.stderr, p.stderr
