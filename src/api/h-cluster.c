@@ -50,6 +50,11 @@ cluster_resources(struct api_call *c)
 		if (api_has_privs(c, path, "Sys.Audit", false))
 			json_array_append_new(c->data, node_entry(ctx, ctx->node, true));
 	}
+	if (!type || streq(type, "vm")) {
+		json_t *cts = lxc_resource_entries(c);
+		json_array_extend(c->data, cts);
+		json_decref(cts);
+	}
 	if (!type || streq(type, "storage")) {
 		struct error err = { 0 };
 		struct storage_config *cfg = api_storage_config(ctx, &err);

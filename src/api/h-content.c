@@ -242,8 +242,8 @@ volume_id(struct api_call *c)
 }
 
 /* PVE's check_volume_access for a volume on storage sid. */
-static int
-check_volume_access(struct api_call *c, const char *sid, const struct volname *v)
+int
+api_check_volume_access(struct api_call *c, const char *sid, const struct volname *v)
 {
 	_cleanup_free_ char *spath = xasprintf("/storage/%s", sid);
 	if (api_has_privs(c, spath, "Datastore.Allocate", false))
@@ -348,7 +348,7 @@ volume_info(struct api_call *c)
 	struct volume_job *j = volume_job_new(c, &s, &v);
 	if (!j)
 		return -EINVAL;
-	if (check_volume_access(c, s->id, &v) < 0) {
+	if (api_check_volume_access(c, s->id, &v) < 0) {
 		volume_job_free(j);
 		return -EACCES;
 	}
@@ -396,7 +396,7 @@ update_volume(struct api_call *c)
 	struct volume_job *j = volume_job_new(c, &s, &v);
 	if (!j)
 		return -EINVAL;
-	int r = check_volume_access(c, s->id, &v);
+	int r = api_check_volume_access(c, s->id, &v);
 	if (r >= 0 && v.content != CONTENT_BACKUP &&
 	    (param_has(c->params, "notes") || param_has(c->params, "protected")))
 		r = api_fail(c, 400, "attributes are only supported for backups (volume '%s')",

@@ -17,6 +17,7 @@ extern const struct api_route api_routes_berth[];
 extern const struct api_route api_routes_storage[];
 extern const struct api_route api_routes_content[];
 extern const struct api_route api_routes_aplinfo[];
+extern const struct api_route api_routes_lxc[];
 
 /* task functions (the worker side of routes that start tasks) */
 int probe_task_run(struct task_worker *w, json_t *params, struct error *err);
@@ -29,6 +30,14 @@ int aplinfo_task_run(struct task_worker *w, json_t *params, struct error *err); 
 struct storage_config;
 struct storage_config *api_storage_config(struct api_ctx *ctx, struct error *err);
 struct storage_config *worker_storage_config(struct task_worker *w, struct error *err);
+
+/* PVE's check_volume_access: may the caller use volume v on storage sid? 0, or -EACCES
+ * with the 403 text in call->err. */
+struct volname;
+int api_check_volume_access(struct api_call *c, const char *sid, const struct volname *v);
+
+/* /cluster/resources entries of this node's containers the caller may see. */
+json_t *lxc_resource_entries(struct api_call *c);
 
 /* {version, release, repoid, berth} */
 json_t *version_info(void);

@@ -1,7 +1,7 @@
 /* Parameter schemas used by many routes (PVE's standard options), as initializers. */
 #pragma once
 
-#include "api/schema.h"
+#include "schema/schema.h"
 
 #define PARAM_END                                                                                  \
 	{                                                                                          \

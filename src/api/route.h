@@ -4,7 +4,7 @@
  * A route without a permission (PERM_UNSET) fails the build (src/api/route-check.c). */
 #pragma once
 
-#include "api/schema.h"
+#include "schema/schema.h"
 #include "basic/error.h"
 
 enum api_method { API_GET, API_POST, API_PUT, API_DELETE };

@@ -19,6 +19,8 @@ usage(FILE *out)
 	        "  task list|status|log|stop ...   tasks (berth task --help)\n"
 	        "  admin create USERID             create an administrator (pve realm) once\n"
 	        "  template list|build ...         container templates (berth template --help)\n"
+	        "  ct list|create|start|stop|enter|console ...\n"
+	        "                                  containers (berth ct --help)\n"
 	        "  help                            this text\n"
 	        "\n"
 	        "PATH is relative to /api2/json, e.g. /nodes/localhost/status. Repeat --key to "
@@ -177,6 +179,8 @@ main(int argc, char **argv)
 		ret = cmd_task(&c, n - 1, args + 1);
 	} else if (streq(args[0], "admin")) {
 		ret = cmd_admin(&c, n - 1, args + 1);
+	} else if (streq(args[0], "ct")) {
+		ret = cmd_ct(&c, n - 1, args + 1);
 	} else if (streq(args[0], "template")) {
 		ret = cmd_template(&c, n - 1, args + 1);
 	} else {

@@ -903,6 +903,7 @@ const struct storage_type storage_type_btrfs = {
 	 * such files resolve and work as on dir (PVE's BTRFSPlugin hands them to DirPlugin). */
 	.formats = FORMAT_RAW | FORMAT_QCOW2 | FORMAT_VMDK | FORMAT_SUBVOL,
 	.default_format = FORMAT_RAW,
+	.ct_subvol = true,
 	.feature_formats = {
 		[FEATURE_SNAPSHOT] = FORMAT_RAW | FORMAT_SUBVOL | FORMAT_QCOW2,
 		[FEATURE_CLONE] = FORMAT_RAW | FORMAT_SUBVOL | FORMAT_QCOW2 | FORMAT_VMDK,

@@ -404,6 +404,23 @@ storage_copy(const struct storage_config *cfg, const char *volid, const char *ta
 
 /* ---- container volumes ---- */
 
+enum volume_format
+storage_ct_format(const struct storage_config *cfg, const char *sid, uint64_t size_kib,
+                  struct error *err)
+{
+	const struct storage *s = NULL;
+	if (find_storage(cfg, sid, &s, err) < 0)
+		return FORMAT_NONE;
+	if (!(s->content & CONTENT_ROOTDIR)) {
+		error_set_status(err, 400, EINVAL,
+		                 "storage '%s' does not support container directories", sid);
+		return FORMAT_NONE;
+	}
+	if (size_kib == 0 || s->type->ct_subvol)
+		return FORMAT_SUBVOL;
+	return FORMAT_RAW;
+}
+
 int
 storage_mount(const struct storage_config *cfg, const char *volid, const char *target,
               struct error *err)

@@ -167,6 +167,8 @@ struct storage_type {
 	unsigned default_content; /* when "content" is not set */
 	unsigned formats;         /* image formats it can allocate (FORMAT_* mask) */
 	enum volume_format default_format;
+	/* container volumes with a size are subvolumes here (btrfs), not raw ext4 images (dir) */
+	bool ct_subvol;
 	/* feature -> formats (of the current volume) that support it; for snapshots: the formats
 	 * that can have snapshots taken */
 	unsigned feature_formats[FEATURE_MAX];
@@ -266,6 +268,12 @@ int storage_clone(const struct storage_config *cfg, const char *volid, unsigned 
 int storage_copy(const struct storage_config *cfg, const char *volid, const char *target_sid,
                  unsigned vmid, enum volume_format fmt, char **ret_volid,
                  void (*progress)(unsigned pct, void *userdata), void *userdata, struct error *err);
+
+/* The format of a new container volume of size_kib on storage sid: a subvolume/directory
+ * where the type prefers them or the size is 0, else a raw image (to get an ext4 file system).
+ * FORMAT_NONE (with err) when the storage does not exist or cannot hold container volumes. */
+enum volume_format storage_ct_format(const struct storage_config *cfg, const char *sid,
+                                     uint64_t size_kib, struct error *err);
 
 /* Container volumes: mount a raw ext4 image (loop device) or bind-mount a subvol/directory at
  * target (an existing directory); umount undoes it (the loop device goes with it). */

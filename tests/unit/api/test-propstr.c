@@ -5,7 +5,7 @@
 #include <cmocka.h>
 
 #include "api/params.h"
-#include "api/propstr.h"
+#include "schema/propstr.h"
 
 static const char *const models[] = { "virtio", "e1000", NULL };
 

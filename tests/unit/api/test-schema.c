@@ -5,7 +5,7 @@
 #include <cmocka.h>
 
 #include "api/params.h"
-#include "api/schema.h"
+#include "schema/schema.h"
 
 #include <stdio.h>
 

@@ -1,6 +1,6 @@
 /* Schema validation with Proxmox VE's rules and error texts (see schema.h). */
-#include "api/schema.h"
-#include "api/propstr.h"
+#include "schema/schema.h"
+#include "schema/propstr.h"
 
 #include <math.h>
 #include <regex.h>
@@ -76,6 +76,15 @@ strv_free(char **strv)
 	for (char **p = strv; *p; p++)
 		free(*p);
 	free(strv);
+}
+
+bool
+strv_contains(const char *const *strv, const char *s)
+{
+	for (; strv && *strv; strv++)
+		if (streq(*strv, s))
+			return true;
+	return false;
 }
 
 size_t

@@ -95,6 +95,13 @@ const struct api_format *format_lookup_suffixed(const char *format, bool *ret_li
  * NULL-terminated array (free with strv_free). */
 char **split_list(const char *text);
 void strv_free(char **strv);
+static inline void
+strv_freep(char ***p)
+{
+	strv_free(*p);
+}
+/* Is s one of the NULL-terminated list? */
+bool strv_contains(const char *const *strv, const char *s);
 size_t strv_length(char *const *strv);
 
 bool is_integer_text(const char *s);

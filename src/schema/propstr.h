@@ -5,7 +5,7 @@
  * model=<model>,macaddr=<mac>. */
 #pragma once
 
-#include "api/schema.h"
+#include "schema/schema.h"
 
 /* Parse text. On success *ret is an object of typed values under canonical key names (for a
  * key_alias form: the alias key holds the key name, e.g. "model":"virtio", and that key

@@ -1,5 +1,5 @@
 /* Named value formats (PVE's register_format) with Proxmox VE's error texts, as one table. */
-#include "api/schema.h"
+#include "schema/schema.h"
 #include "storage/storage.h"
 #include "auth/privs.h"
 #include "auth/usercfg.h"
@@ -254,6 +254,68 @@ check_urlencoded(const char *v, struct strbuf *why)
 	return -EINVAL;
 }
 
+/* "<addr>/<prefix>" with a prefix in range for the family */
+static bool
+is_cidr(const char *v, int family)
+{
+	const char *slash = strchr(v, '/');
+	if (!slash || slash == v || strlen(v) > INET6_ADDRSTRLEN + 4)
+		return false;
+	char addr[INET6_ADDRSTRLEN + 1];
+	size_t n = (size_t)(slash - v);
+	if (n >= sizeof(addr))
+		return false;
+	memcpy(addr, v, n);
+	addr[n] = '\0';
+	unsigned char buf[sizeof(struct in6_addr)];
+	if (inet_pton(family, addr, buf) != 1)
+		return false;
+	const char *p = slash + 1;
+	if (!*p || strlen(p) > 3 || strspn(p, "0123456789") != strlen(p))
+		return false;
+	int prefix = atoi(p);
+	return prefix <= (family == AF_INET ? 32 : 128);
+}
+
+static int
+check_ipv4_config(const char *v, struct strbuf *why)
+{
+	if (streq(v, "dhcp") || streq(v, "manual") || is_cidr(v, AF_INET))
+		return 0;
+	return fail(why, "value does not look like a valid ipv4 network configuration\n");
+}
+
+static int
+check_ipv6_config(const char *v, struct strbuf *why)
+{
+	if (streq(v, "auto") || streq(v, "dhcp") || streq(v, "manual") || is_cidr(v, AF_INET6))
+		return 0;
+	return fail(why, "value does not look like a valid ipv6 network configuration\n");
+}
+
+/* pve-container's verify_lxc_mp_string: no "/./", "/../", trailing "/." or "/..", leading
+ * "../" (a volume id or a path inside the CT) */
+static int
+check_lxc_mp_string(const char *v, struct strbuf *why)
+{
+	if (RE_CHECK(v, "/\\.\\.?/") || RE_CHECK(v, "/\\.\\.?$") || RE_CHECK(v, "^\\.\\./") ||
+	    streq(v, "..") || streq(v, ".")) {
+		sb_printf(why, "%s contains illegal character sequences\n", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* pve-common's pve_parse_startup_order: order=\d+, up=\d+, down=\d+, comma separated */
+static int
+check_startup_order(const char *v, struct strbuf *why)
+{
+	if (RE_CHECK(v, "^((order|up|down)=[0-9]+)(,(order|up|down)=[0-9]+)*$") ||
+	    RE_CHECK(v, "^[0-9]+$"))
+		return 0;
+	return fail(why, "unable to parse startup options\n");
+}
+
 static const struct api_format formats[] = {
 	{ "disk-size", check_disk_size, NULL },
 	{ "dns-name", check_dns_name, NULL },
@@ -263,6 +325,10 @@ static const struct api_format formats[] = {
 	{ "ipv6", check_ipv6, NULL },
 	{ "mac-addr", check_mac, NULL },
 	{ "pve-bridge-id", check_bridge_id, NULL },
+	{ "pve-ipv4-config", check_ipv4_config, NULL },
+	{ "pve-ipv6-config", check_ipv6_config, NULL },
+	{ "pve-lxc-mp-string", check_lxc_mp_string, NULL },
+	{ "pve-startup-order", check_startup_order, NULL },
 	{ "pve-configid", check_configid, NULL },
 	{ "pve-groupid", check_groupid, NULL },
 	{ "pve-node", check_node, NULL },

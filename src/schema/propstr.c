@@ -1,5 +1,5 @@
 /* Property strings parsed and printed as Proxmox VE does (see propstr.h). */
-#include "api/propstr.h"
+#include "schema/propstr.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,0 +1,1173 @@
+/* /nodes/{node}/lxc: containers as Proxmox VE's pct API has them — list, create, config,
+ * status and power actions, destroy. The work that blocks (allocating, extracting, liblxc)
+ * runs in tasks (t-lxc.c); these handlers check, write the config and start the task. */
+#include "api/lxc-common.h"
+#include "basic/log.h"
+#include "schema/propstr.h"
+#include "storage/storage.h"
+
+#include <stdio.h>
+#include <time.h>
+
+/* ---- parameter lists: the config keys plus each route's own ---- */
+
+#define MAX_PARAMS 1024
+static struct api_schema create_params[MAX_PARAMS];
+static struct api_schema update_params[MAX_PARAMS];
+
+static const struct api_schema create_own[] = {
+	PARAM_NODE,
+	PARAM_VMID,
+	{ .name = "ostemplate",
+	  .type = API_T_STRING,
+	  .max_length = 255,
+	  .description = "The OS template or backup file." },
+	{ .name = "password",
+	  .type = API_T_STRING,
+	  .optional = true,
+	  .min_length = 5,
+	  .flags = API_F_SECRET,
+	  .description = "Sets root password inside container." },
+	{ .name = "ssh-public-keys",
+	  .type = API_T_STRING,
+	  .optional = true,
+	  .description = "Setup public SSH keys (one key per line, OpenSSH format)." },
+	{ .name = "storage",
+	  .type = API_T_STRING,
+	  .format = "pve-storage-id",
+	  .optional = true,
+	  .default_text = "local",
+	  .description = "Default Storage." },
+	{ .name = "force",
+	  .type = API_T_BOOLEAN,
+	  .optional = true,
+	  .description = "Allow to overwrite existing container." },
+	{ .name = "start",
+	  .type = API_T_BOOLEAN,
+	  .optional = true,
+	  .default_text = "0",
+	  .description = "Start the CT after its creation finished successfully." },
+	{ .name = "pool",
+	  .type = API_T_STRING,
+	  .format = "pve-poolid",
+	  .optional = true,
+	  .description = "Add the VM to the specified pool." },
+	{ .name = "unique",
+	  .type = API_T_BOOLEAN,
+	  .optional = true,
+	  .description = "Assign a unique random ethernet address." },
+	{ .name = "ignore-unpack-errors",
+	  .type = API_T_BOOLEAN,
+	  .optional = true,
+	  .description = "Ignore errors when extracting the template." },
+	{ .name = "restore",
+	  .type = API_T_BOOLEAN,
+	  .optional = true,
+	  .description = "Mark this as restore task (not supported yet)." },
+	{ .name = "bwlimit",
+	  .type = API_T_NUMBER,
+	  .optional = true,
+	  .minimum = 0,
+	  .flags = API_F_HAS_MIN,
+	  .description = "Override I/O bandwidth limit (in KiB/s)." },
+	{ .name = "ha-managed",
+	  .type = API_T_BOOLEAN,
+	  .optional = true,
+	  .description = "Add the CT as a HA resource (not supported yet)." },
+	{ .name = "hookscript",
+	  .type = API_T_STRING,
+	  .optional = true,
+	  .description = "Script that will be executed during various steps in the containers "
+	                 "lifetime (not supported yet)." },
+	PARAM_END,
+};
+
+static const struct api_schema update_own[] = {
+	PARAM_NODE,
+	PARAM_VMID,
+	PARAM_DIGEST,
+	{ .name = "delete",
+	  .type = API_T_STRING,
+	  .format = "pve-configid-list",
+	  .optional = true,
+	  .description = "A list of settings you want to delete." },
+	{ .name = "revert",
+	  .type = API_T_STRING,
+	  .format = "pve-configid-list",
+	  .optional = true,
+	  .description = "Revert a pending change." },
+	PARAM_END,
+};
+
+/* Config keys the API never takes from users (bookkeeping). */
+static const char *const internal_keys[] = { "parent", "snaptime", NULL };
+
+static void
+build_params(struct api_schema *out, const struct api_schema *own, bool with_lock)
+{
+	size_t n = 0;
+	for (const struct api_schema *s = own; s->name; s++)
+		out[n++] = *s;
+	for (const struct api_schema *s = ct_config_schema(); s->name && n < MAX_PARAMS - 1; s++) {
+		if (strv_contains(internal_keys, s->name) || schema_find(own, s->name))
+			continue;
+		if (!with_lock && streq(s->name, "lock"))
+			continue;
+		out[n++] = *s;
+	}
+	out[n].name = NULL;
+}
+
+__attribute__((constructor)) static void
+build_route_params(void)
+{
+	build_params(create_params, create_own, false);
+	build_params(update_params, update_own, true);
+}
+
+/* ---- helpers ---- */
+
+static unsigned
+vmid_param(struct api_call *c)
+{
+	return (unsigned)param_int(c->params, "vmid", 0);
+}
+
+/* Load the CT named by {vmid}; NULL after answering. */
+static struct guestconf *
+load_ct(struct api_call *c, char *digest)
+{
+	struct guestconf *gc = NULL;
+	if (ct_conf_load(c->ctx->store, c->ctx->node, vmid_param(c), &gc, digest, &c->err) < 0)
+		return NULL;
+	return gc;
+}
+
+static void
+guestconf_freep(struct guestconf **p)
+{
+	guestconf_free(*p);
+}
+
+static void
+ct_config_freep(struct ct_config **p)
+{
+	ct_config_free(*p);
+}
+
+/* CPU usage as a fraction of the CT's CPUs, from the change since the last sample (PVE
+ * reports it the same way from pvestatd's cache). */
+struct cpu_sample {
+	unsigned vmid;
+	uint64_t cpu_ns;
+	uint64_t when_ns;
+	double last;
+};
+static struct cpu_sample cpu_samples[256];
+
+static double
+cpu_fraction(unsigned vmid, uint64_t cpu_ns, unsigned cpus)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	struct cpu_sample *s = &cpu_samples[vmid % ARRAY_SIZE(cpu_samples)];
+	double frac = 0;
+	if (s->vmid == vmid && now > s->when_ns && cpu_ns >= s->cpu_ns) {
+		uint64_t dt = now - s->when_ns;
+		if (dt < 1000000000ull / 2)
+			return s->last; /* too close to the last sample to mean anything */
+		frac = (double)(cpu_ns - s->cpu_ns) / (double)dt / (cpus ? cpus : 1);
+	}
+	*s = (struct cpu_sample){ vmid, cpu_ns, now, frac };
+	return frac;
+}
+
+/* The status fields PVE's vmstatus returns for one CT. */
+static json_t *
+ct_status_entry(struct api_call *c, unsigned vmid, const struct guestconf *gc)
+{
+	struct error err = { 0 };
+	_cleanup_(ct_config_freep) struct ct_config *cc = NULL;
+	json_t *e = json_pack("{s:i, s:s}", "vmid", (json_int_t)vmid, "type", "lxc");
+	if (ct_conf_typed(gc, vmid, &cc, &err) < 0) {
+		json_object_set_new(e, "status", json_string("unknown"));
+		return e;
+	}
+	const struct cg_host *cg = ct_cg_host();
+	struct ct_live l = { 0 };
+	ct_live(cg, cc, &l);
+	unsigned cpus = cc->cores ? cc->cores : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	if (cc->cpulimit > 0 && cc->cpulimit < cpus)
+		cpus = (unsigned)cc->cpulimit + (cc->cpulimit > (unsigned)cc->cpulimit ? 1 : 0);
+	char name[32];
+	snprintf(name, sizeof(name), "CT%u", vmid);
+	json_object_set_new(e, "name", json_string(cc->hostname ? cc->hostname : name));
+	json_object_set_new(e, "status", json_string(l.running ? "running" : "stopped"));
+	json_object_set_new(e, "cpus", json_integer(cpus));
+	json_object_set_new(e, "maxmem", json_integer((json_int_t)(cc->memory << 20)));
+	json_object_set_new(e, "maxswap", json_integer((json_int_t)(cc->swap << 20)));
+	json_object_set_new(e, "maxdisk", json_integer((json_int_t)l.maxdisk));
+	json_object_set_new(e, "disk", json_integer((json_int_t)l.disk));
+	json_object_set_new(e, "mem", json_integer((json_int_t)l.mem));
+	json_object_set_new(e, "swap", json_integer((json_int_t)l.swap));
+	json_object_set_new(e, "uptime", json_integer((json_int_t)l.uptime));
+	json_object_set_new(e, "cpu",
+	                    json_real(l.running ? cpu_fraction(vmid, l.cpu_ns, cpus) : 0));
+	json_object_set_new(e, "netin", json_integer((json_int_t)l.netin));
+	json_object_set_new(e, "netout", json_integer((json_int_t)l.netout));
+	json_object_set_new(e, "diskread", json_integer((json_int_t)l.diskread));
+	json_object_set_new(e, "diskwrite", json_integer((json_int_t)l.diskwrite));
+	if (l.running && l.pid > 0)
+		json_object_set_new(e, "pid", json_integer(l.pid));
+	if (cc->template)
+		json_object_set_new(e, "template", json_integer(1));
+	if (cc->lock)
+		json_object_set_new(e, "lock", json_string(cc->lock));
+	if (cc->tags)
+		json_object_set_new(e, "tags", json_string(cc->tags));
+	return e;
+}
+
+/* vmids of the CTs on this node */
+static unsigned *
+list_ct_ids(struct api_ctx *ctx, size_t *ret_n)
+{
+	_cleanup_free_ char *prefix = xasprintf("nodes/%s/lxc/", ctx->node);
+	char **paths = NULL;
+	unsigned *ids = NULL;
+	size_t n = 0;
+	if (store_list(ctx->store, prefix, &paths) >= 0) {
+		for (char **p = paths; *p; p++) {
+			unsigned long id;
+			char tail[8];
+			if (sscanf(*p + strlen(prefix), "%lu%7s", &id, tail) == 2 &&
+			    streq(tail, ".conf") && id >= 100) {
+				ids = xrealloc(ids, (n + 1) * sizeof(*ids));
+				ids[n++] = (unsigned)id;
+			}
+		}
+		store_strv_free(paths);
+	}
+	*ret_n = n;
+	return ids;
+}
+
+json_t *
+lxc_resource_entries(struct api_call *c)
+{
+	json_t *list = json_array();
+	size_t n = 0;
+	_cleanup_free_ unsigned *ids = list_ct_ids(c->ctx, &n);
+	for (size_t i = 0; i < n; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/vms/%u", ids[i]);
+		if (!api_has_privs(c, path, "VM.Audit", false))
+			continue;
+		_cleanup_(guestconf_freep) struct guestconf *gc = NULL;
+		struct error err = { 0 };
+		if (ct_conf_load(c->ctx->store, c->ctx->node, ids[i], &gc, NULL, &err) < 0)
+			continue;
+		json_t *e = ct_status_entry(c, ids[i], gc);
+		char id[32];
+		snprintf(id, sizeof(id), "lxc/%u", ids[i]);
+		json_object_set_new(e, "id", json_string(id));
+		json_object_set_new(e, "node", json_string(c->ctx->node));
+		json_object_set_new(
+		        e, "template",
+		        json_integer(json_integer_value(json_object_get(e, "template"))));
+		json_array_append_new(list, e);
+	}
+	return list;
+}
+
+/* ---- GET /nodes/{node}/lxc ---- */
+
+static int
+lxc_list(struct api_call *c)
+{
+	c->data = json_array();
+	size_t n = 0;
+	_cleanup_free_ unsigned *ids = list_ct_ids(c->ctx, &n);
+	for (size_t i = 0; i < n; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/vms/%u", ids[i]);
+		if (!api_has_privs(c, path, "VM.Audit", false))
+			continue;
+		_cleanup_(guestconf_freep) struct guestconf *gc = NULL;
+		struct error err = { 0 };
+		if (ct_conf_load(c->ctx->store, c->ctx->node, ids[i], &gc, NULL, &err) < 0)
+			continue;
+		json_array_append_new(c->data, ct_status_entry(c, ids[i], gc));
+	}
+	return 0;
+}
+
+/* ---- POST /nodes/{node}/lxc ---- */
+
+/* A rootfs/mpN value that asks for a new volume: "<storage>:<GiB>" or a bare "<GiB>". */
+static bool
+alloc_request(const char *volume, const char *def_storage, char **ret_sid, double *ret_gib)
+{
+	const char *colon = strchr(volume, ':');
+	const char *num = colon ? colon + 1 : volume;
+	if (!*num || strspn(num, "0123456789.") != strlen(num) || num[0] == '.')
+		return false;
+	char *end = NULL;
+	double gib = strtod(num, &end);
+	if (!end || *end || gib < 0)
+		return false;
+	*ret_sid = colon ? xstrndup(volume, (size_t)(colon - volume)) : xstrdup(def_storage);
+	*ret_gib = gib;
+	return true;
+}
+
+/* Check a mount value from the API: allocation requests need space on the storage,
+ * existing volumes need access, host paths are root's. */
+static int
+check_mount_param(struct api_call *c, const char *key, const char *value, const char *def_storage,
+                  const struct storage_config *scfg)
+{
+	struct ct_mount m = { 0 };
+	if (ct_mount_parse(key, value, &m, &c->err) < 0)
+		return api_param_error(c, key, "%s", c->err.msg);
+	int r = 0;
+	_cleanup_free_ char *sid = NULL;
+	double gib = 0;
+	if (m.type != CT_MP_VOLUME) {
+		if (!api_is_root(c))
+			r = api_fail(c, 403,
+			             "Permission check failed (%s: only root can use bind or "
+			             "device mount points)",
+			             key);
+	} else if (alloc_request(m.volume, def_storage, &sid, &gib)) {
+		_cleanup_free_ char *spath = xasprintf("/storage/%s", sid);
+		struct error e = { 0 };
+		if (storage_ct_format(scfg, sid, 0, &e) == FORMAT_NONE)
+			r = api_param_error(c, key, "%s", e.msg);
+		else
+			r = api_check_privs(c, spath, "Datastore.AllocateSpace", false);
+	} else {
+		const struct storage *s = NULL;
+		struct volname v;
+		struct error e = { 0 };
+		if (storage_resolve(scfg, m.volume, &s, &v, &e) < 0)
+			r = api_param_error(c, key, "%s", e.msg);
+		else
+			r = api_check_volume_access(c, s->id, &v);
+	}
+	ct_mount_done(&m);
+	return r;
+}
+
+/* PVE's check_ct_modify_config_perm for the keys of a create or update. */
+static int
+check_key_privs(struct api_call *c, unsigned vmid, const char *key, const char *value,
+                bool unprivileged)
+{
+	char vpath[32];
+	snprintf(vpath, sizeof(vpath), "/vms/%u", vmid);
+	if (startswith(key, "lxc.") || streq(key, "lock"))
+		return api_is_root(c)
+		               ? 0
+		               : api_fail(c, 403, "Permission check failed (%s: root only)", key);
+	if (streq(key, "features") && value) {
+		/* everything but nesting on unprivileged CTs is root's */
+		bool only_nesting = unprivileged && (streq(value, "nesting=1") ||
+		                                     streq(value, "nesting=0") || !*value);
+		if (!only_nesting && !api_is_root(c))
+			return api_fail(c, 403,
+			                "Permission check failed (changing feature flags (except "
+			                "nesting) is only allowed for root@pam)");
+		return api_check_privs(c, vpath, "VM.Allocate", false);
+	}
+	if (streq(key, "cores") || streq(key, "cpulimit") || streq(key, "cpuunits"))
+		return api_check_privs(c, vpath, "VM.Config.CPU", false);
+	if (streq(key, "memory") || streq(key, "swap"))
+		return api_check_privs(c, vpath, "VM.Config.Memory", false);
+	if (ct_is_net_key(key, NULL) || streq(key, "nameserver") || streq(key, "searchdomain") ||
+	    streq(key, "hostname"))
+		return api_check_privs(c, vpath, "VM.Config.Network", false);
+	if (ct_is_volume_key(key) || startswith(key, "unused"))
+		return api_check_privs(c, vpath, "VM.Config.Disk", false);
+	if (streq(key, "unprivileged"))
+		return api_is_root(c) ? 0
+		                      : api_fail(c, 403,
+		                                 "Permission check failed (changing the "
+		                                 "privilege mode is root only)");
+	return api_check_privs(c, vpath, "VM.Config.Options", false);
+}
+
+/* Does another guest own vmid? PVE's check_vmid_unused text. */
+static int
+check_vmid_unused(struct api_call *c, unsigned vmid, bool allow_ct)
+{
+	_cleanup_free_ char *vm = vm_conf_path(c->ctx->node, vmid);
+	_cleanup_free_ char *ct = ct_conf_path(c->ctx->node, vmid);
+	if (store_read(c->ctx->store, vm, NULL) == 0)
+		return api_fail(c, 500, "VM %u already exists on node '%s'", vmid, c->ctx->node);
+	if (!allow_ct && store_read(c->ctx->store, ct, NULL) == 0)
+		return api_fail(c, 500, "CT %u already exists on node '%s'", vmid, c->ctx->node);
+	return 0;
+}
+
+/* Keys of create params that are not config keys. */
+static const char *const create_only[] = {
+	"node",    "vmid",       "ostemplate", "password", "ssh-public-keys",      "storage",
+	"force",   "start",      "pool",       "unique",   "ignore-unpack-errors", "restore",
+	"bwlimit", "ha-managed", "hookscript", NULL,
+};
+
+static int
+lxc_create(struct api_call *c)
+{
+	struct api_ctx *ctx = c->ctx;
+	unsigned vmid = vmid_param(c);
+	const char *storage = param_str(c->params, "storage");
+	if (!storage)
+		storage = "local";
+	bool force = param_bool(c->params, "force", false);
+	bool unprivileged = param_bool(c->params, "unprivileged", true);
+
+	if (param_bool(c->params, "restore", false))
+		return api_fail(c, 501, "restore is not supported yet");
+	if (param_str(c->params, "hookscript"))
+		return api_fail(c, 501, "hookscripts are not supported yet");
+	if (param_bool(c->params, "ha-managed", false))
+		return api_fail(c, 501, "HA is not supported yet");
+	if (param_str(c->params, "lock"))
+		return api_param_error(c, "lock", "property is not defined in schema");
+
+	_cleanup_free_ char *conf_path = ct_conf_path(ctx->node, vmid);
+	bool exists = store_read(ctx->store, conf_path, NULL) == 0;
+	if (check_vmid_unused(c, vmid, force) < 0)
+		return -EEXIST;
+	if (exists && ct_running(ct_cg_host(), vmid))
+		return api_fail(c, 500,
+		                "unable to create CT %u - container already exists and is "
+		                "running",
+		                vmid);
+
+	/* privileged containers: root, or Sys.Modify on / (pve-container 6.0.6) */
+	if (!unprivileged && !api_is_root(c) && !api_has_privs(c, "/", "Sys.Modify", false))
+		return api_fail(c, 403,
+		                "Permission check failed (privileged containers can only be "
+		                "created by root@pam or with Sys.Modify on /)");
+
+	struct error e = { 0 };
+	struct storage_config *scfg = api_storage_config(ctx, &e);
+	if (!scfg)
+		return api_fail(c, 500, "%s", e.msg);
+	int r = 0;
+
+	/* the template */
+	const char *ostemplate = param_str(c->params, "ostemplate");
+	{
+		const struct storage *s = NULL;
+		struct volname v;
+		if (storage_resolve(scfg, ostemplate, &s, &v, &e) < 0)
+			r = api_param_error(c, "ostemplate", "%s", e.msg);
+		else if (v.content != CONTENT_VZTMPL)
+			r = api_param_error(c, "ostemplate",
+			                    "volume '%s' is not a container template", ostemplate);
+		else if ((r = api_check_volume_access(c, s->id, &v)) >= 0) {
+			_cleanup_free_ char *path = NULL;
+			if (storage_path(scfg, ostemplate, &path, &e) < 0 || access(path, R_OK) < 0)
+				r = api_param_error(c, "ostemplate", "volume '%s' does not exist",
+				                    ostemplate);
+		}
+	}
+
+	/* every config key: its privilege; volumes: their storage */
+	_cleanup_(guestconf_freep) struct guestconf *gc = guestconf_new(GUESTCONF_LXC);
+	bool has_rootfs = false;
+	const char *key;
+	json_t *v;
+	json_object_foreach (c->params, key, v) {
+		if (r < 0)
+			break;
+		if (strv_contains(create_only, key))
+			continue;
+		_cleanup_free_ char *text =
+		        json_is_string(v) ? xstrdup(json_string_value(v))
+		        : json_is_real(v) ? xasprintf("%g", json_real_value(v))
+		                          : xasprintf("%lld", (long long)json_integer_value(v));
+		r = check_key_privs(c, vmid, key, text, unprivileged);
+		if (r < 0)
+			break;
+		if (ct_is_volume_key(key)) {
+			r = check_mount_param(c, key, text, storage, scfg);
+			has_rootfs |= streq(key, "rootfs");
+			continue; /* added by the task once allocated */
+		}
+		if (ct_is_net_key(key, NULL)) {
+			struct ct_net n = { 0 };
+			if (ct_net_parse(key, text, &n, &c->err) < 0) {
+				r = api_param_error(c, key, "%s", c->err.msg);
+				break;
+			}
+			if (!n.hwaddr) {
+				char mac[18];
+				ct_random_mac(mac);
+				n.hwaddr = xstrdup(mac);
+			}
+			free(text);
+			text = ct_net_print(&n);
+			ct_net_done(&n);
+		}
+		if (streq(key, "description")) {
+			guestconf_set_description(&gc->main, text);
+			continue;
+		}
+		if (guestconf_set(&gc->main, key, text) < 0)
+			r = api_param_error(c, key, "invalid value");
+	}
+	if (r >= 0 && !has_rootfs) {
+		_cleanup_free_ char *def = xasprintf("%s:4", storage);
+		r = check_mount_param(c, "rootfs", def, storage, scfg);
+	}
+	storage_config_free(scfg);
+	if (r < 0)
+		return r;
+
+	if (!param_has(c->params, "unprivileged"))
+		guestconf_set(&gc->main, "unprivileged", "1");
+	guestconf_set(&gc->main, "lock", "create");
+
+	/* The config exists, locked, before the task starts (PVE's create_and_lock_config). */
+	struct store_lock *lk = NULL;
+	if (ct_lock(ctx->store, ctx->node, vmid, 5000, &lk, &c->err) < 0)
+		return -ETIMEDOUT;
+	json_t *old_volumes = json_array();
+	struct store_file old = { 0 };
+	if (exists && store_read(ctx->store, conf_path, &old) == 0) {
+		struct guestconf *ogc = NULL;
+		if (guestconf_parse(GUESTCONF_LXC, old.data, conf_path, &ogc, &e) >= 0) {
+			const char *olock = guestconf_get(&ogc->main, "lock");
+			if (olock) {
+				r = api_fail(c, 500, "CT is locked (%s)", olock);
+			} else {
+				for (size_t i = 0; i < ogc->main.n_items; i++) {
+					const char *k = ogc->main.items[i].key;
+					if (!ct_is_volume_key(k) && !startswith(k, "unused"))
+						continue;
+					struct ct_mount m = { 0 };
+					struct error me = { 0 };
+					if (startswith(k, "unused"))
+						json_array_append_new(
+						        old_volumes,
+						        json_string(ogc->main.items[i].value));
+					else if (ct_mount_parse(k, ogc->main.items[i].value, &m,
+					                        &me) >= 0 &&
+					         m.type == CT_MP_VOLUME)
+						json_array_append_new(old_volumes,
+						                      json_string(m.volume));
+					ct_mount_done(&m);
+				}
+			}
+			guestconf_free(ogc);
+		}
+	}
+	if (r >= 0)
+		r = ct_conf_save(ctx->store, ctx->node, vmid, gc, exists ? old.digest : "",
+		                 &c->err);
+	store_file_done(&old);
+	store_unlock(lk);
+	if (r < 0) {
+		json_decref(old_volumes);
+		return r;
+	}
+
+	json_t *tp = json_deep_copy(c->params);
+	json_object_set_new(tp, "storage", json_string(storage));
+	json_object_set_new(tp, "old-volumes", old_volumes);
+	if (!has_rootfs) {
+		_cleanup_free_ char *def = xasprintf("%s:4", storage);
+		json_object_set_new(tp, "rootfs", json_string(def));
+	}
+	char id[16];
+	snprintf(id, sizeof(id), "%u", vmid);
+	r = api_start_task(c, "vzcreate", id, tp, NULL, 0);
+	if (r < 0) {
+		/* no task: take the placeholder back */
+		store_delete(ctx->store, conf_path, NULL);
+	}
+	return r;
+}
+
+/* ---- GET /nodes/{node}/lxc/{vmid} ---- */
+
+static int
+lxc_vm_index(struct api_call *c)
+{
+	_cleanup_(guestconf_freep) struct guestconf *gc = load_ct(c, NULL);
+	if (!gc)
+		return -ENOENT;
+	static const char *const names[] = { "config", "status", "resize", "template", NULL };
+	c->data = index_list(names);
+	return 0;
+}
+
+/* ---- config ---- */
+
+static json_t *
+config_object(const struct guestconf_section *s)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; i < s->n_items; i++) {
+		const char *k = s->items[i].key, *val = s->items[i].value;
+		const struct api_schema *sch = ct_key_schema(k);
+		if (sch && (sch->type == API_T_INTEGER || sch->type == API_T_BOOLEAN) &&
+		    is_integer_text(val))
+			json_object_set_new(o, k, json_integer(strtoll(val, NULL, 10)));
+		else if (sch && sch->type == API_T_NUMBER && is_number_text(val))
+			json_object_set_new(o, k, json_real(strtod(val, NULL)));
+		else
+			json_object_set_new(o, k, json_string(val));
+	}
+	if (s->description)
+		json_object_set_new(o, "description", json_string(s->description));
+	if (s->n_raw) {
+		json_t *raw = json_array();
+		for (size_t i = 0; i < s->n_raw; i++)
+			json_array_append_new(raw,
+			                      json_pack("[s,s]", s->raw[i].key, s->raw[i].value));
+		json_object_set_new(o, "lxc", raw);
+	}
+	return o;
+}
+
+static int
+lxc_config_get(struct api_call *c)
+{
+	char digest[STORE_DIGEST_LEN + 1];
+	_cleanup_(guestconf_freep) struct guestconf *gc = load_ct(c, digest);
+	if (!gc)
+		return -ENOENT;
+	const char *snap = param_str(c->params, "snapshot");
+	const struct guestconf_section *s = &gc->main;
+	if (snap) {
+		s = guestconf_snapshot(gc, snap);
+		if (!s)
+			return api_fail(c, 500, "snapshot '%s' does not exist", snap);
+	}
+	json_t *o = config_object(s);
+	if (!snap && param_bool(c->params, "current", false) == false && gc->pending) {
+		/* PVE's GET config shows pending values applied unless current=1 */
+		for (size_t i = 0; i < gc->pending->n_items; i++) {
+			const char *k = gc->pending->items[i].key;
+			if (streq(k, "delete"))
+				continue;
+			json_t *p = config_object(gc->pending);
+			json_object_set(o, k, json_object_get(p, k));
+			json_decref(p);
+		}
+	}
+	json_object_set_new(o, "digest", json_string(digest));
+	c->data = o;
+	return 0;
+}
+
+/* Keys a running CT cannot change in place (they take effect at the next start): all but
+ * descriptive ones. */
+static bool
+hot_key(const char *key)
+{
+	static const char *const hot[] = { "description", "onboot",       "startup",
+		                           "tags",        "protection",   "hostname",
+		                           "nameserver",  "searchdomain", NULL };
+	return strv_contains(hot, key);
+}
+
+static int
+lxc_config_put(struct api_call *c)
+{
+	struct api_ctx *ctx = c->ctx;
+	unsigned vmid = vmid_param(c);
+	_cleanup_(strv_freep) char **del =
+	        param_str(c->params, "delete") ? split_list(param_str(c->params, "delete")) : NULL;
+	_cleanup_(strv_freep) char **rev =
+	        param_str(c->params, "revert") ? split_list(param_str(c->params, "revert")) : NULL;
+
+	/* what is set */
+	json_t *sets = json_object();
+	const char *key;
+	json_t *v;
+	json_object_foreach (c->params, key, v) {
+		if (schema_find(update_own, key))
+			continue;
+		char *text = json_is_string(v) ? xstrdup(json_string_value(v))
+		             : json_is_real(v)
+		                     ? xasprintf("%g", json_real_value(v))
+		                     : xasprintf("%lld", (long long)json_integer_value(v));
+		json_object_set_new(sets, key, json_string(text));
+		free(text);
+	}
+	int r = 0;
+	for (char **d = del; d && *d; d++)
+		if (json_object_get(sets, *d)) {
+			json_decref(sets);
+			return api_fail(c, 400,
+			                "you can't use '-%s' and -delete %s' at the same time", *d,
+			                *d);
+		}
+	if (json_object_size(sets) == 0 && !del && !rev) {
+		json_decref(sets);
+		return api_fail(c, 500, "no options specified");
+	}
+
+	struct store_lock *lk = NULL;
+	if (ct_lock(ctx->store, ctx->node, vmid, 10000, &lk, &c->err) < 0) {
+		json_decref(sets);
+		return -ETIMEDOUT;
+	}
+	char digest[STORE_DIGEST_LEN + 1];
+	struct guestconf *gc = NULL;
+	r = ct_conf_load(ctx->store, ctx->node, vmid, &gc, digest, &c->err);
+	if (r >= 0)
+		r = api_digest_check(c, digest);
+	if (r >= 0)
+		r = ct_check_lock(gc, &c->err);
+	bool unprivileged = r >= 0 && guestconf_get(&gc->main, "unprivileged") &&
+	                    streq(guestconf_get(&gc->main, "unprivileged"), "1");
+	bool running = r >= 0 && ct_running(ct_cg_host(), vmid);
+
+	/* checks first, changes after: a rejected request changes nothing */
+	json_object_foreach (sets, key, v) {
+		if (r < 0)
+			break;
+		const char *text = json_string_value(v);
+		r = check_key_privs(c, vmid, key, text, unprivileged);
+		if (r < 0)
+			break;
+		if (ct_is_volume_key(key)) {
+			const char *old = guestconf_get(&gc->main, key);
+			struct ct_mount a = { 0 }, b = { 0 };
+			struct error me = { 0 };
+			/* only options of an existing volume may change here; new volumes come
+			 * with the resize/move work */
+			if (!old || ct_mount_parse(key, old, &a, &me) < 0 ||
+			    ct_mount_parse(key, text, &b, &c->err) < 0 ||
+			    !streq(a.volume, b.volume))
+				r = api_fail(c, 501,
+				             "%s: adding or replacing volumes is not supported yet",
+				             key);
+			ct_mount_done(&a);
+			ct_mount_done(&b);
+		}
+		if (r >= 0 && streq(key, "unprivileged"))
+			r = api_fail(c, 500,
+			             "unprivileged: cannot change the privilege mode of an "
+			             "existing container");
+	}
+	for (char **d = del; r >= 0 && d && *d; d++) {
+		if (streq(*d, "rootfs") || streq(*d, "unprivileged"))
+			r = api_fail(c, 400, "unable to delete required option '%s'", *d);
+		else if (!ct_key_schema(*d) && !startswith(*d, "lxc."))
+			r = api_param_error(c, "delete", "invalid configuration ID '%s'", *d);
+		else
+			r = check_key_privs(c, vmid, *d, NULL, unprivileged);
+	}
+
+	if (r >= 0) {
+		struct guestconf_section *pend = NULL;
+		for (char **rv = rev; rv && *rv; rv++)
+			if (gc->pending) {
+				guestconf_unset(gc->pending, *rv);
+				guestconf_pending_delete_remove(gc, *rv);
+			}
+		json_object_foreach (sets, key, v) {
+			const char *text = json_string_value(v);
+			_cleanup_free_ char *canon = NULL;
+			if (ct_is_net_key(key, NULL)) {
+				struct ct_net n = { 0 };
+				r = ct_net_parse(key, text, &n, &c->err);
+				if (r < 0)
+					break;
+				if (!n.hwaddr) {
+					/* keep the MAC the NIC had */
+					const char *old = guestconf_get(&gc->main, key);
+					struct ct_net o = { 0 };
+					struct error ne = { 0 };
+					char mac[18];
+					if (old && ct_net_parse(key, old, &o, &ne) >= 0 && o.hwaddr)
+						n.hwaddr = xstrdup(o.hwaddr);
+					else {
+						ct_random_mac(mac);
+						n.hwaddr = xstrdup(mac);
+					}
+					ct_net_done(&o);
+				}
+				canon = ct_net_print(&n);
+				ct_net_done(&n);
+				text = canon;
+			}
+			struct guestconf_section *target = &gc->main;
+			if (running && !hot_key(key)) {
+				if (!pend)
+					pend = guestconf_pending(gc);
+				target = pend;
+			}
+			if (streq(key, "description"))
+				r = guestconf_set_description(target, text);
+			else
+				r = guestconf_set(target, key, text);
+			if (r < 0) {
+				r = api_param_error(c, key, "invalid value");
+				break;
+			}
+			if (target == &gc->main && gc->pending) {
+				guestconf_unset(gc->pending, key);
+				guestconf_pending_delete_remove(gc, key);
+			}
+		}
+		for (char **d = del; r >= 0 && d && *d; d++) {
+			if (running && !hot_key(*d)) {
+				guestconf_pending_delete_add(gc, *d, false);
+				continue;
+			}
+			if (streq(*d, "description"))
+				guestconf_set_description(&gc->main, NULL);
+			else if (guestconf_unset(&gc->main, *d) < 0)
+				log_info("CT %u: cannot delete '%s' - not set in current "
+				         "configuration!",
+				         vmid, *d);
+		}
+		guestconf_prune_pending(gc);
+	}
+	/* the result must still be a valid config */
+	if (r >= 0) {
+		struct ct_config *cc = NULL;
+		r = ct_conf_typed(gc, vmid, &cc, &c->err);
+		ct_config_free(cc);
+		if (r < 0)
+			c->err.status = 400;
+	}
+	if (r >= 0)
+		r = ct_conf_save(ctx->store, ctx->node, vmid, gc, digest, &c->err);
+	guestconf_free(gc);
+	store_unlock(lk);
+	json_decref(sets);
+	if (r < 0)
+		return r;
+	c->data = json_null();
+	return 0;
+}
+
+/* ---- status ---- */
+
+static int
+lxc_status_index(struct api_call *c)
+{
+	_cleanup_(guestconf_freep) struct guestconf *gc = load_ct(c, NULL);
+	if (!gc)
+		return -ENOENT;
+	static const char *const names[] = { "current", "start",   "stop",   "shutdown",
+		                             "reboot",  "suspend", "resume", NULL };
+	c->data = index_list(names);
+	return 0;
+}
+
+static int
+lxc_status_current(struct api_call *c)
+{
+	_cleanup_(guestconf_freep) struct guestconf *gc = load_ct(c, NULL);
+	if (!gc)
+		return -ENOENT;
+	json_t *e = ct_status_entry(c, vmid_param(c), gc);
+	json_object_set_new(e, "ha", json_pack("{s:i}", "managed", 0));
+	c->data = e;
+	return 0;
+}
+
+/* The power actions: what PVE checks synchronously before forking the worker. */
+struct power_action {
+	const char *name, *task;
+	bool needs_running; /* else: needs stopped */
+	bool either;        /* no state check */
+};
+
+static const struct power_action power_actions[] = {
+	{ "start", "vzstart", false, false },      { "stop", "vzstop", true, false },
+	{ "shutdown", "vzshutdown", true, false }, { "reboot", "vzreboot", true, false },
+	{ "suspend", "vzsuspend", true, false },   { "resume", "vzresume", false, true },
+};
+
+static int
+power(struct api_call *c, const char *action)
+{
+	const struct power_action *a = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(power_actions); i++)
+		if (streq(power_actions[i].name, action))
+			a = &power_actions[i];
+	unsigned vmid = vmid_param(c);
+	_cleanup_(guestconf_freep) struct guestconf *gc = load_ct(c, NULL);
+	if (!gc)
+		return -ENOENT;
+	bool running = ct_running(ct_cg_host(), vmid);
+	if (!a->either) {
+		if (a->needs_running && !running)
+			return api_fail(c, 500, "CT %u not running", vmid);
+		if (!a->needs_running && running)
+			return api_fail(c, 500, "CT %u already running", vmid);
+	}
+	bool skiplock = param_bool(c->params, "skiplock", false);
+	if (skiplock && !api_is_root(c))
+		return api_fail(c, 403, "Only root may use this option.");
+	/* stop may override a lock only with skiplock; others are refused on a lock */
+	const char *lock = guestconf_get(&gc->main, "lock");
+	if (lock && !skiplock && !(streq(action, "stop") && streq(lock, "mounted")))
+		return api_fail(c, 500, "CT is locked (%s)", lock);
+	if (streq(action, "start")) {
+		const char *tmpl = guestconf_get(&gc->main, "template");
+		if (tmpl && streq(tmpl, "1"))
+			return api_fail(c, 500, "CT %u is a template - cannot start", vmid);
+	}
+	char id[16];
+	snprintf(id, sizeof(id), "%u", vmid);
+	return api_start_task(c, a->task, id, json_deep_copy(c->params), NULL, 0);
+}
+
+#define POWER_HANDLER(n)                                                                           \
+	static int lxc_##n(struct api_call *c)                                                     \
+	{                                                                                          \
+		return power(c, #n);                                                               \
+	}
+POWER_HANDLER(start)
+POWER_HANDLER(stop)
+POWER_HANDLER(shutdown)
+POWER_HANDLER(reboot)
+POWER_HANDLER(suspend)
+POWER_HANDLER(resume)
+
+/* ---- DELETE /nodes/{node}/lxc/{vmid} ---- */
+
+static int
+lxc_destroy(struct api_call *c)
+{
+	unsigned vmid = vmid_param(c);
+	_cleanup_(guestconf_freep) struct guestconf *gc = load_ct(c, NULL);
+	if (!gc)
+		return -ENOENT;
+	if (ct_check_lock(gc, &c->err) < 0)
+		return -EBUSY;
+	const char *prot = guestconf_get(&gc->main, "protection");
+	if (prot && streq(prot, "1"))
+		return api_fail(c, 500, "can't remove CT %u - protection mode enabled", vmid);
+	if (ct_running(ct_cg_host(), vmid) && !param_bool(c->params, "force", false))
+		return api_fail(c, 500, "CT %u is running - destroy failed", vmid);
+	char id[16];
+	snprintf(id, sizeof(id), "%u", vmid);
+	return api_start_task(c, "vzdestroy", id, json_deep_copy(c->params), NULL, 0);
+}
+
+/* ---- routes ---- */
+
+static const struct api_schema node_vmid[] = { PARAM_NODE, PARAM_VMID, PARAM_END };
+
+static const struct api_schema config_get_params[] = {
+	PARAM_NODE,
+	PARAM_VMID,
+	{ .name = "current",
+	  .type = API_T_BOOLEAN,
+	  .optional = true,
+	  .description = "Get current values (instead of pending values)." },
+	{ .name = "snapshot",
+	  .type = API_T_STRING,
+	  .format = "pve-configid",
+	  .optional = true,
+	  .max_length = 40,
+	  .description = "Fetch config values from given snapshot." },
+	PARAM_END,
+};
+
+#define SKIPLOCK                                                                                   \
+	{                                                                                          \
+		.name = "skiplock", .type = API_T_BOOLEAN, .optional = true,                       \
+		.description = "Ignore locks - only root is allowed to use this option."           \
+	}
+
+static const struct api_schema start_params[] = {
+	PARAM_NODE,
+	PARAM_VMID,
+	SKIPLOCK,
+	{ .name = "debug",
+	  .type = API_T_BOOLEAN,
+	  .optional = true,
+	  .description = "If set, enables very verbose debug log-level on start." },
+	PARAM_END,
+};
+
+static const struct api_schema stop_params[] = {
+	PARAM_NODE,
+	PARAM_VMID,
+	SKIPLOCK,
+	{ .name = "overrule-shutdown",
+	  .type = API_T_BOOLEAN,
+	  .optional = true,
+	  .description = "Try to abort active 'vzshutdown' tasks before stopping." },
+	PARAM_END,
+};
+
+static const struct api_schema shutdown_params[] = {
+	PARAM_NODE,
+	PARAM_VMID,
+	{ .name = "timeout",
+	  .type = API_T_INTEGER,
+	  .optional = true,
+	  .minimum = 0,
+	  .flags = API_F_HAS_MIN,
+	  .default_text = "60",
+	  .description = "Wait maximal timeout seconds." },
+	{ .name = "forceStop",
+	  .type = API_T_BOOLEAN,
+	  .optional = true,
+	  .description = "Make sure the Container stops." },
+	PARAM_END,
+};
+
+static const struct api_schema reboot_params[] = {
+	PARAM_NODE,
+	PARAM_VMID,
+	{ .name = "timeout",
+	  .type = API_T_INTEGER,
+	  .optional = true,
+	  .minimum = 0,
+	  .flags = API_F_HAS_MIN,
+	  .description = "Wait maximal timeout seconds for the shutdown." },
+	PARAM_END,
+};
+
+static const struct api_schema destroy_params[] = {
+	PARAM_NODE,
+	PARAM_VMID,
+	{ .name = "force",
+	  .type = API_T_BOOLEAN,
+	  .optional = true,
+	  .description = "Force destroy, even if running." },
+	{ .name = "purge",
+	  .type = API_T_BOOLEAN,
+	  .optional = true,
+	  .description = "Remove container from all related configurations." },
+	{ .name = "destroy-unreferenced-disks",
+	  .type = API_T_BOOLEAN,
+	  .optional = true,
+	  .description = "If set, destroy additionally all disks with the VMID from all enabled "
+	                 "storages which are not referenced in the config." },
+	PARAM_END,
+};
+
+#define VMS_PERM(p)                                                                                \
+	{                                                                                          \
+		.kind = PERM_PRIVS, .path = "/vms/{vmid}", .privs = p                              \
+	}
+
+const struct api_route api_routes_lxc[] = {
+	{ .method = API_GET,
+	  .path = "/nodes/{node}/lxc",
+	  .params = (const struct api_schema[]){ PARAM_NODE, PARAM_END },
+	  .perm = { .kind = PERM_ANY_USER,
+	            .description = "Only list CTs where you have VM.Audit permissons on "
+	                           "/vms/<vmid>." },
+	  .handler = lxc_list,
+	  .description = "LXC container index (per node)." },
+	{ .method = API_POST,
+	  .path = "/nodes/{node}/lxc",
+	  .params = create_params,
+	  .perm = { .kind = PERM_PRIVS,
+	            .path = "/vms/{vmid}",
+	            .privs = "VM.Allocate",
+	            .description = "You need 'VM.Allocate' permission on /vms/{vmid}. For "
+	                           "volumes, 'Datastore.AllocateSpace' on the storage." },
+	  .flags = API_TASK,
+	  .handler = lxc_create,
+	  .description = "Create or restore a container." },
+	{ .method = API_GET,
+	  .path = "/nodes/{node}/lxc/{vmid}",
+	  .params = node_vmid,
+	  .perm = { .kind = PERM_ANY_USER },
+	  .handler = lxc_vm_index,
+	  .description = "Directory index" },
+	{ .method = API_DELETE,
+	  .path = "/nodes/{node}/lxc/{vmid}",
+	  .params = destroy_params,
+	  .perm = VMS_PERM("VM.Allocate"),
+	  .flags = API_TASK,
+	  .handler = lxc_destroy,
+	  .description = "Destroy the container (also delete all uses files)." },
+	{ .method = API_GET,
+	  .path = "/nodes/{node}/lxc/{vmid}/config",
+	  .params = config_get_params,
+	  .perm = VMS_PERM("VM.Audit"),
+	  .handler = lxc_config_get,
+	  .description = "Get container configuration." },
+	{ .method = API_PUT,
+	  .path = "/nodes/{node}/lxc/{vmid}/config",
+	  .params = update_params,
+	  .perm = { .kind = PERM_PRIVS,
+	            .path = "/vms/{vmid}",
+	            .privs = "VM.Config.Disk,VM.Config.CPU,VM.Config.Memory,VM.Config.Network,"
+	                     "VM.Config.Options",
+	            .any = true,
+	            .description = "Each key needs its VM.Config.* privilege; raw lxc keys, "
+	                           "features other than nesting and bind mounts are root's." },
+	  .handler = lxc_config_put,
+	  .description = "Set container options." },
+	{ .method = API_GET,
+	  .path = "/nodes/{node}/lxc/{vmid}/status",
+	  .params = node_vmid,
+	  .perm = VMS_PERM("VM.Audit"),
+	  .handler = lxc_status_index,
+	  .description = "Directory index" },
+	{ .method = API_GET,
+	  .path = "/nodes/{node}/lxc/{vmid}/status/current",
+	  .params = node_vmid,
+	  .perm = VMS_PERM("VM.Audit"),
+	  .handler = lxc_status_current,
+	  .description = "Get virtual machine status." },
+	{ .method = API_POST,
+	  .path = "/nodes/{node}/lxc/{vmid}/status/start",
+	  .params = start_params,
+	  .perm = VMS_PERM("VM.PowerMgmt"),
+	  .flags = API_TASK,
+	  .handler = lxc_start,
+	  .description = "Start the container." },
+	{ .method = API_POST,
+	  .path = "/nodes/{node}/lxc/{vmid}/status/stop",
+	  .params = stop_params,
+	  .perm = VMS_PERM("VM.PowerMgmt"),
+	  .flags = API_TASK,
+	  .handler = lxc_stop,
+	  .description = "Stop the container. This will abruptly stop all processes running in "
+	                 "the container." },
+	{ .method = API_POST,
+	  .path = "/nodes/{node}/lxc/{vmid}/status/shutdown",
+	  .params = shutdown_params,
+	  .perm = VMS_PERM("VM.PowerMgmt"),
+	  .flags = API_TASK,
+	  .handler = lxc_shutdown,
+	  .description = "Shutdown the container. This will trigger a clean shutdown of the "
+	                 "container, see lxc-stop(1) for details." },
+	{ .method = API_POST,
+	  .path = "/nodes/{node}/lxc/{vmid}/status/reboot",
+	  .params = reboot_params,
+	  .perm = VMS_PERM("VM.PowerMgmt"),
+	  .flags = API_TASK,
+	  .handler = lxc_reboot,
+	  .description = "Reboot the container by shutting it down, and starting it again." },
+	{ .method = API_POST,
+	  .path = "/nodes/{node}/lxc/{vmid}/status/suspend",
+	  .params = node_vmid,
+	  .perm = VMS_PERM("VM.PowerMgmt"),
+	  .flags = API_TASK,
+	  .handler = lxc_suspend,
+	  .description = "Suspend the container (freeze its processes)." },
+	{ .method = API_POST,
+	  .path = "/nodes/{node}/lxc/{vmid}/status/resume",
+	  .params = node_vmid,
+	  .perm = VMS_PERM("VM.PowerMgmt"),
+	  .flags = API_TASK,
+	  .handler = lxc_resume,
+	  .description = "Resume the container." },
+	{ .handler = NULL },
+};

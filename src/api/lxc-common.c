@@ -1,0 +1,118 @@
+/* Shared by the container routes and tasks: config files in the store, locks, host facts. */
+#include "api/lxc-common.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+char *
+ct_conf_path(const char *node, unsigned vmid)
+{
+	return xasprintf("nodes/%s/lxc/%u.conf", node, vmid);
+}
+
+char *
+vm_conf_path(const char *node, unsigned vmid)
+{
+	return xasprintf("nodes/%s/qemu-server/%u.conf", node, vmid);
+}
+
+int
+ct_conf_load(struct store *st, const char *node, unsigned vmid, struct guestconf **ret,
+             char *ret_digest, struct error *err)
+{
+	_cleanup_free_ char *path = ct_conf_path(node, vmid);
+	struct store_file f = { 0 };
+	int r = store_read(st, path, &f);
+	if (r == -ENOENT)
+		return error_set_status(err, 500, ENOENT, "Configuration file '%s' does not exist",
+		                        path);
+	if (r < 0)
+		return error_errno(err, r, "unable to read '%s'", path);
+	struct guestconf *gc = NULL;
+	r = guestconf_parse(GUESTCONF_LXC, f.data, path, &gc, err);
+	if (r >= 0 && ret_digest)
+		memcpy(ret_digest, f.digest, STORE_DIGEST_LEN + 1);
+	store_file_done(&f);
+	if (r < 0)
+		return r;
+	*ret = gc;
+	return 0;
+}
+
+int
+ct_conf_save(struct store *st, const char *node, unsigned vmid, const struct guestconf *gc,
+             const char *expect_digest, struct error *err)
+{
+	_cleanup_free_ char *path = ct_conf_path(node, vmid);
+	_cleanup_free_ char *text = NULL;
+	int r = guestconf_format(gc, &text, err);
+	if (r < 0)
+		return r;
+	r = store_write(st, path, text, strlen(text), expect_digest, NULL);
+	if (r == -ESTALE)
+		return error_set_status(err, 500, ESTALE,
+		                        "detected modified configuration - file changed by other "
+		                        "user? Try again.");
+	if (r == -EEXIST)
+		return error_set_status(err, 500, EEXIST, "CT %u already exists", vmid);
+	if (r < 0)
+		return error_errno(err, r, "unable to write '%s'", path);
+	return 0;
+}
+
+int
+ct_conf_typed(const struct guestconf *gc, unsigned vmid, struct ct_config **ret, struct error *err)
+{
+	return ct_config_from_section(&gc->main, vmid, ret, err);
+}
+
+int
+ct_lock(struct store *st, const char *node, unsigned vmid, int timeout_ms, struct store_lock **ret,
+        struct error *err)
+{
+	_cleanup_free_ char *path = ct_conf_path(node, vmid);
+	int r = store_lock(st, path, timeout_ms, ret);
+	if (r == -ETIMEDOUT)
+		return error_set(err, ETIMEDOUT, "can't lock file '%s' - got timeout", path);
+	if (r < 0)
+		return error_errno(err, r, "can't lock file '%s'", path);
+	return 0;
+}
+
+int
+ct_check_lock(const struct guestconf *gc, struct error *err)
+{
+	const char *lock = guestconf_get(&gc->main, "lock");
+	if (lock)
+		return error_set_status(err, 500, EBUSY, "CT is locked (%s)", lock);
+	return 0;
+}
+
+const struct cg_host *
+ct_cg_host(void)
+{
+	static struct cg_host host;
+	static bool detected;
+	if (!detected) {
+		struct error err = { 0 };
+		if (cg_detect(&host, &err) < 0)
+			memset(&host, 0, sizeof(host)); /* no cgroups: nothing reads as running */
+		detected = true;
+	}
+	return &host;
+}
+
+void
+ct_env_init(struct ct_lxc_env *env, const char *root_dir, char *buf, size_t buf_len)
+{
+	snprintf(buf, buf_len, "%s/lxc", root_dir);
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	*env = (struct ct_lxc_env){
+		.lxcpath = buf,
+		.lxc_share = "/usr/share/lxc",
+		.cg = ct_cg_host(),
+		.host_cpus = cpus > 0 ? (unsigned)cpus : 1,
+		.idmap_base = 100000,
+		.idmap_count = 65536,
+	};
+}

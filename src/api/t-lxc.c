@@ -1,0 +1,603 @@
+/* The container tasks (worker side): vzcreate, vzstart, vzstop, vzshutdown, vzreboot,
+ * vzsuspend, vzresume, vzdestroy. They run in `berthd --worker` processes, so liblxc,
+ * mounts and namespaces never touch the daemon. */
+#include "api/lxc-common.h"
+#include "basic/fileio.h"
+#include "guest/lxc/rootfs.h"
+#include "storage/storage.h"
+
+#include <dirent.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct ct_task {
+	struct task_worker *w;
+	struct worker_env *env;
+	unsigned vmid;
+	struct ct_lxc_env lxc;
+	char lxcpath[4096];
+	struct storage_config *scfg;
+};
+
+static int
+ct_task_init(struct ct_task *t, struct task_worker *w, json_t *params, struct error *err)
+{
+	t->w = w;
+	t->env = task_userdata(w);
+	t->vmid = (unsigned)json_integer_value(json_object_get(params, "vmid"));
+	ct_env_init(&t->lxc, t->env->root_dir, t->lxcpath, sizeof(t->lxcpath));
+	t->scfg = worker_storage_config(w, err);
+	return t->scfg ? 0 : -EIO;
+}
+
+static void
+ct_task_done(struct ct_task *t)
+{
+	storage_config_free(t->scfg);
+}
+
+static void
+log_line(const char *line, void *userdata)
+{
+	task_log(userdata, "%s", line);
+}
+
+/* Load the config and its typed view under the CT's lock. */
+static int
+load_locked(struct ct_task *t, struct store_lock **ret_lock, struct guestconf **ret_gc,
+            struct ct_config **ret_cc, char *digest, struct error *err)
+{
+	int r = ct_lock(t->env->store, t->env->node, t->vmid, 10000, ret_lock, err);
+	if (r < 0)
+		return r;
+	r = ct_conf_load(t->env->store, t->env->node, t->vmid, ret_gc, digest, err);
+	if (r >= 0 && ret_cc)
+		r = ct_conf_typed(*ret_gc, t->vmid, ret_cc, err);
+	if (r < 0) {
+		guestconf_free(*ret_gc);
+		*ret_gc = NULL;
+		store_unlock(*ret_lock);
+		*ret_lock = NULL;
+	}
+	return r;
+}
+
+/* ---- vzstart ---- */
+
+static int
+start_ct(struct ct_task *t, const struct ct_config *cc, struct error *err)
+{
+	task_log(t->w, "starting CT %u", t->vmid);
+	return ct_start(cc, &t->lxc, t->scfg, log_line, t->w, err);
+}
+
+int
+ct_start_task_run(struct task_worker *w, json_t *params, struct error *err)
+{
+	struct ct_task t = { 0 };
+	int r = ct_task_init(&t, w, params, err);
+	struct store_lock *lk = NULL;
+	struct guestconf *gc = NULL;
+	struct ct_config *cc = NULL;
+	if (r >= 0)
+		r = load_locked(&t, &lk, &gc, &cc, NULL, err);
+	if (r >= 0 && !json_integer_value(json_object_get(params, "skiplock")))
+		r = ct_check_lock(gc, err);
+	if (r >= 0 && cc->template)
+		r = error_set(err, EINVAL, "CT %u is a template - cannot start", t.vmid);
+	if (r >= 0) {
+		if (json_integer_value(json_object_get(params, "debug")))
+			cc->debug = true;
+		r = start_ct(&t, cc, err);
+	}
+	ct_config_free(cc);
+	guestconf_free(gc);
+	store_unlock(lk);
+	ct_task_done(&t);
+	return r;
+}
+
+/* Apply the pending section once the CT is stopped (PVE's vmconfig_apply_pending at stop). */
+static void
+apply_pending(struct ct_task *t)
+{
+	struct store_lock *lk = NULL;
+	struct guestconf *gc = NULL;
+	char digest[STORE_DIGEST_LEN + 1];
+	struct error err = { 0 };
+	if (load_locked(t, &lk, &gc, NULL, digest, &err) < 0)
+		return;
+	if (gc->pending) {
+		for (size_t i = 0; i < gc->pending->n_items; i++) {
+			const char *k = gc->pending->items[i].key;
+			if (!streq(k, "delete"))
+				guestconf_set(&gc->main, k, gc->pending->items[i].value);
+		}
+		const char *del = guestconf_get(gc->pending, "delete");
+		if (del) {
+			char **keys = split_list(del);
+			for (char **k = keys; *k; k++)
+				guestconf_unset(&gc->main, (*k)[0] == '!' ? *k + 1 : *k);
+			strv_free(keys);
+		}
+		if (gc->pending->description)
+			guestconf_set_description(&gc->main, gc->pending->description);
+		struct guestconf_section *p = gc->pending;
+		/* drop the whole section */
+		for (size_t i = 0; i < p->n_items; i++) {
+			free(p->items[i].key);
+			free(p->items[i].value);
+		}
+		p->n_items = 0;
+		guestconf_set_description(p, NULL);
+		guestconf_prune_pending(gc);
+		if (ct_conf_save(t->env->store, t->env->node, t->vmid, gc, digest, &err) < 0)
+			task_warn(t->w, "unable to apply pending changes: %s", err.msg);
+		else
+			task_log(t->w, "applied pending changes");
+	}
+	guestconf_free(gc);
+	store_unlock(lk);
+}
+
+/* ---- vzstop / vzshutdown / vzreboot / vzsuspend / vzresume ---- */
+
+enum power_op { OP_STOP, OP_SHUTDOWN, OP_REBOOT, OP_SUSPEND, OP_RESUME };
+
+static int
+power_task(struct task_worker *w, json_t *params, enum power_op op, struct error *err)
+{
+	struct ct_task t = { 0 };
+	int r = ct_task_init(&t, w, params, err);
+	if (r < 0) {
+		ct_task_done(&t);
+		return r;
+	}
+	switch (op) {
+	case OP_STOP:
+		r = ct_stop(&t.lxc, t.vmid, err);
+		break;
+	case OP_SHUTDOWN: {
+		json_t *to = json_object_get(params, "timeout");
+		unsigned timeout = to ? (unsigned)json_integer_value(to) : 60;
+		bool force = json_integer_value(json_object_get(params, "forceStop")) != 0;
+		r = ct_shutdown(&t.lxc, t.vmid, timeout, force, err);
+		break;
+	}
+	case OP_REBOOT: {
+		json_t *to = json_object_get(params, "timeout");
+		r = ct_reboot(&t.lxc, t.vmid, to ? (unsigned)json_integer_value(to) : 0, err);
+		break;
+	}
+	case OP_SUSPEND:
+		r = ct_freeze(&t.lxc, t.vmid, true, err);
+		break;
+	case OP_RESUME:
+		r = ct_freeze(&t.lxc, t.vmid, false, err);
+		break;
+	}
+	if (r >= 0 && (op == OP_STOP || op == OP_SHUTDOWN))
+		apply_pending(&t);
+	ct_task_done(&t);
+	return r;
+}
+
+int
+ct_stop_task_run(struct task_worker *w, json_t *params, struct error *err)
+{
+	return power_task(w, params, OP_STOP, err);
+}
+
+int
+ct_shutdown_task_run(struct task_worker *w, json_t *params, struct error *err)
+{
+	return power_task(w, params, OP_SHUTDOWN, err);
+}
+
+int
+ct_reboot_task_run(struct task_worker *w, json_t *params, struct error *err)
+{
+	return power_task(w, params, OP_REBOOT, err);
+}
+
+int
+ct_suspend_task_run(struct task_worker *w, json_t *params, struct error *err)
+{
+	return power_task(w, params, OP_SUSPEND, err);
+}
+
+int
+ct_resume_task_run(struct task_worker *w, json_t *params, struct error *err)
+{
+	return power_task(w, params, OP_RESUME, err);
+}
+
+/* ---- vzdestroy ---- */
+
+/* The volumes a config owns: rootfs, volume mount points, unusedN. */
+static char **
+owned_volumes(const struct guestconf *gc)
+{
+	char **list = NULL;
+	size_t n = 0;
+	const struct guestconf_section *s = &gc->main;
+	for (size_t i = 0; i < s->n_items; i++) {
+		const char *k = s->items[i].key;
+		char *vol = NULL;
+		if (startswith(k, "unused")) {
+			vol = xstrdup(s->items[i].value);
+		} else if (ct_is_volume_key(k)) {
+			struct ct_mount m = { 0 };
+			struct error e = { 0 };
+			if (ct_mount_parse(k, s->items[i].value, &m, &e) >= 0 &&
+			    m.type == CT_MP_VOLUME)
+				vol = TAKE_PTR(m.volume);
+			ct_mount_done(&m);
+		}
+		if (vol) {
+			list = xrealloc(list, (n + 2) * sizeof(char *));
+			list[n++] = vol;
+			list[n] = NULL;
+		}
+	}
+	return list;
+}
+
+static void
+remove_lxc_dir(struct ct_task *t)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/%u", t->lxcpath, t->vmid);
+	_cleanup_free_ char *cfg = xasprintf("%s/config", dir);
+	_cleanup_free_ char *log = xasprintf("%s/lxc.log", dir);
+	_cleanup_free_ char *rootfs = ct_rootfs_dir(t->lxcpath, t->vmid);
+	_cleanup_free_ char *mnt = xasprintf("%s/mnt", dir);
+	unlink(cfg);
+	unlink(log);
+	rmdir(rootfs);
+	/* staging dirs of mount points: empty directories only */
+	DIR *d = opendir(mnt);
+	if (d) {
+		struct dirent *de;
+		while ((de = readdir(d)))
+			if (de->d_name[0] != '.') {
+				_cleanup_free_ char *p = xasprintf("%s/%s", mnt, de->d_name);
+				rmdir(p);
+			}
+		closedir(d);
+	}
+	rmdir(mnt);
+	rmdir(dir);
+}
+
+int
+ct_destroy_task_run(struct task_worker *w, json_t *params, struct error *err)
+{
+	struct ct_task t = { 0 };
+	int r = ct_task_init(&t, w, params, err);
+	struct store_lock *lk = NULL;
+	struct guestconf *gc = NULL;
+	char digest[STORE_DIGEST_LEN + 1];
+	if (r >= 0)
+		r = load_locked(&t, &lk, &gc, NULL, digest, err);
+	if (r >= 0)
+		r = ct_check_lock(gc, err);
+	if (r >= 0 && ct_running(t.lxc.cg, t.vmid)) {
+		if (!json_integer_value(json_object_get(params, "force")))
+			r = error_set(err, EBUSY, "CT %u is running - destroy failed", t.vmid);
+		else {
+			task_log(w, "stopping CT %u", t.vmid);
+			r = ct_stop(&t.lxc, t.vmid, err);
+		}
+	}
+	if (r >= 0) {
+		/* from here on the CT is being destroyed: a crash leaves it locked, never
+		 * half-configured and usable */
+		guestconf_set(&gc->main, "lock", "destroyed");
+		r = ct_conf_save(t.env->store, t.env->node, t.vmid, gc, digest, err);
+	}
+	if (r >= 0) {
+		char **vols = owned_volumes(gc);
+		for (char **v = vols; v && *v; v++) {
+			struct error e = { 0 };
+			if (storage_free(t.scfg, *v, &e) < 0 && e.code != ENOENT)
+				task_warn(w, "unable to free volume '%s': %s", *v, e.msg);
+			else
+				task_log(w, "removed volume '%s'", *v);
+		}
+		strv_free(vols);
+		ct_cleanup_stopped(&t.lxc, t.vmid);
+		remove_lxc_dir(&t);
+		_cleanup_free_ char *path = ct_conf_path(t.env->node, t.vmid);
+		int dr = store_delete(t.env->store, path, NULL);
+		if (dr < 0)
+			r = error_errno(err, dr, "unable to remove '%s'", path);
+	}
+	guestconf_free(gc);
+	store_unlock(lk);
+	ct_task_done(&t);
+	return r;
+}
+
+/* ---- vzcreate ---- */
+
+struct created {
+	char **volids; /* allocated by this task, freed again on failure */
+	size_t n;
+};
+
+static void
+created_add(struct created *c, const char *volid)
+{
+	c->volids = xrealloc(c->volids, (c->n + 1) * sizeof(char *));
+	c->volids[c->n++] = xstrdup(volid);
+}
+
+/* Allocate the volume a rootfs/mpN value asks for ("<sid>:<GiB>"), make a file system on a
+ * raw image, and return the value with the new volume and its size. Existing volumes are
+ * returned as they are. */
+static int
+alloc_mount(struct ct_task *t, const char *key, const char *value, const char *def_storage,
+            const struct ct_idmap *map, struct created *made, char **ret, struct error *err)
+{
+	struct ct_mount m = { 0 };
+	int r = ct_mount_parse(key, value, &m, err);
+	if (r < 0)
+		return r;
+	const char *colon = strchr(m.volume, ':');
+	const char *num = colon ? colon + 1 : m.volume;
+	char *end = NULL;
+	double gib = m.type == CT_MP_VOLUME && *num && strspn(num, "0123456789.") == strlen(num)
+	                     ? strtod(num, &end)
+	                     : -1;
+	if (gib < 0 || !end || *end) {
+		*ret = ct_mount_print(&m);
+		ct_mount_done(&m);
+		return 0;
+	}
+	_cleanup_free_ char *sid =
+	        colon ? xstrndup(m.volume, (size_t)(colon - m.volume)) : xstrdup(def_storage);
+	uint64_t size_kib = (uint64_t)(gib * 1024 * 1024 + 0.5);
+	enum volume_format fmt = storage_ct_format(t->scfg, sid, size_kib, err);
+	if (fmt == FORMAT_NONE) {
+		ct_mount_done(&m);
+		return -EINVAL;
+	}
+	_cleanup_free_ char *volid = NULL;
+	r = storage_alloc(t->scfg, sid, t->vmid, fmt, NULL, size_kib, &volid, err);
+	if (r < 0) {
+		ct_mount_done(&m);
+		return r;
+	}
+	created_add(made, volid);
+	task_log(t->w, "allocated %s '%s' (%s)", key, volid,
+	         fmt == FORMAT_RAW ? "raw image, ext4" : "directory");
+	_cleanup_free_ char *path = NULL;
+	r = storage_path(t->scfg, volid, &path, err);
+	if (r >= 0 && fmt == FORMAT_RAW)
+		r = storage_mkfs_owner(path, map->count ? map->uid_base : 0,
+		                       map->count ? map->gid_base : 0, err);
+	if (r >= 0 && fmt == FORMAT_SUBVOL && map->count &&
+	    chown(path, map->uid_base, map->gid_base) < 0)
+		r = error_errno(err, -errno, "unable to chown '%s'", path);
+	if (r < 0) {
+		ct_mount_done(&m);
+		return r;
+	}
+	free(m.volume);
+	m.volume = TAKE_PTR(volid);
+	m.size = size_kib * 1024;
+	*ret = ct_mount_print(&m);
+	ct_mount_done(&m);
+	return 0;
+}
+
+/* The host's resolver settings when the CT sets neither (PVE does the same). */
+static void
+host_dns(char **ret_search, char **ret_ns)
+{
+	_cleanup_free_ char *text = NULL;
+	if (read_file("/etc/resolv.conf", 1u << 16, &text, NULL) < 0)
+		return;
+	_cleanup_(sb_freep) struct strbuf ns = { 0 };
+	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		char word[16], value[256];
+		if (sscanf(l, "%15s %255s", word, value) != 2)
+			continue;
+		if (streq(word, "search") && !*ret_search)
+			*ret_search = xstrdup(value);
+		else if (streq(word, "nameserver")) {
+			if (ns.len)
+				sb_putc(&ns, ' ');
+			sb_puts(&ns, value);
+		}
+	}
+	if (ns.len)
+		*ret_ns = sb_steal(&ns);
+}
+
+static int
+fill_rootfs(struct ct_task *t, json_t *params, const char *rootfs_value, struct ct_config *cc,
+            const struct ct_idmap *map, char **ret_ostype, struct error *err)
+{
+	struct ct_mount m = { 0 };
+	int r = ct_mount_parse("rootfs", rootfs_value, &m, err);
+	if (r < 0)
+		return r;
+	/* a private mount namespace: nothing shows on the host, and everything goes away with
+	 * this worker even if it dies */
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
+		ct_mount_done(&m);
+		return error_errno(err, -errno, "unable to create a mount namespace");
+	}
+	_cleanup_free_ char *dir = xasprintf("%s/%u", t->lxcpath, t->vmid);
+	_cleanup_free_ char *rootdir = ct_rootfs_dir(t->lxcpath, t->vmid);
+	if (mkdir_p(dir, 0711) < 0 || (mkdir(rootdir, 0755) < 0 && errno != EEXIST)) {
+		ct_mount_done(&m);
+		return error_errno(err, -errno, "unable to create '%s'", rootdir);
+	}
+	chmod(t->lxcpath, 0711);
+	r = storage_mount(t->scfg, m.volume, rootdir, err);
+	ct_mount_done(&m);
+	if (r < 0)
+		return r;
+
+	const char *ostemplate = json_string_value(json_object_get(params, "ostemplate"));
+	_cleanup_free_ char *archive = NULL;
+	r = storage_path(t->scfg, ostemplate, &archive, err);
+	if (r >= 0) {
+		task_log(t->w, "extracting archive '%s'", archive);
+		r = ct_extract_template(archive, rootdir, map, log_line, t->w, err);
+	}
+	const char *ostype = cc->ostype;
+	if (r >= 0 && !ostype) {
+		r = ct_detect_ostype(rootdir, &ostype, err);
+		if (r >= 0)
+			task_log(t->w, "detected OS type '%s'", ostype);
+	}
+	if (r >= 0) {
+		struct ct_net_setup nets[CT_MAX_NETS];
+		for (size_t i = 0; i < cc->n_nets && i < CT_MAX_NETS; i++)
+			nets[i] = (struct ct_net_setup){ .name = cc->nets[i].name,
+				                         .ip = cc->nets[i].ip,
+				                         .gw = cc->nets[i].gw,
+				                         .ip6 = cc->nets[i].ip6,
+				                         .gw6 = cc->nets[i].gw6,
+				                         .mtu = cc->nets[i].mtu };
+		_cleanup_free_ char *search = NULL, *ns = NULL;
+		if (!cc->searchdomain && !cc->nameserver)
+			host_dns(&search, &ns);
+		char name[32];
+		snprintf(name, sizeof(name), "CT%u", t->vmid);
+		struct ct_setup s = {
+			.ostype = ostype,
+			.hostname = cc->hostname ? cc->hostname : name,
+			.searchdomain = cc->searchdomain ? cc->searchdomain : search,
+			.nameserver = cc->nameserver ? cc->nameserver : ns,
+			.password = json_string_value(json_object_get(params, "password")),
+			.ssh_keys = json_string_value(json_object_get(params, "ssh-public-keys")),
+			.nets = nets,
+			.n_nets = cc->n_nets,
+			.map = *map,
+		};
+		task_log(t->w, "setting up the container (hostname, network, root account)");
+		r = ct_rootfs_setup(rootdir, &s, err);
+	}
+	struct error ue = { 0 };
+	storage_umount(rootdir, &ue);
+	if (r >= 0)
+		*ret_ostype = xstrdup(ostype);
+	return r;
+}
+
+int
+ct_create_task_run(struct task_worker *w, json_t *params, struct error *err)
+{
+	struct ct_task t = { 0 };
+	int r = ct_task_init(&t, w, params, err);
+	if (r < 0) {
+		ct_task_done(&t);
+		return r;
+	}
+	struct created made = { 0 };
+	struct store_lock *lk = NULL;
+	struct guestconf *gc = NULL;
+	struct ct_config *cc = NULL;
+	char digest[STORE_DIGEST_LEN + 1];
+	_cleanup_free_ char *ostype = NULL;
+	const char *def_storage = json_string_value(json_object_get(params, "storage"));
+
+	r = load_locked(&t, &lk, &gc, NULL, digest, err);
+	if (r < 0)
+		goto out;
+	const char *lock = guestconf_get(&gc->main, "lock");
+	if (!lock || !streq(lock, "create")) {
+		r = error_set(err, EINVAL, "CT %u is not being created", t.vmid);
+		goto out;
+	}
+	bool unprivileged = streq(guestconf_get(&gc->main, "unprivileged") ?: "1", "1");
+	struct ct_idmap map = { 0 };
+	if (unprivileged)
+		map = (struct ct_idmap){ t.lxc.idmap_base, t.lxc.idmap_base, t.lxc.idmap_count };
+
+	/* volumes of a config replaced with force */
+	json_t *old = json_object_get(params, "old-volumes");
+	size_t i;
+	json_t *v;
+	json_array_foreach (old, i, v) {
+		struct error e = { 0 };
+		if (storage_free(t.scfg, json_string_value(v), &e) < 0 && e.code != ENOENT)
+			task_warn(w, "unable to free old volume '%s': %s", json_string_value(v),
+			          e.msg);
+	}
+
+	/* allocate rootfs and mount points */
+	const char *key;
+	json_object_foreach (params, key, v) {
+		if (!ct_is_volume_key(key))
+			continue;
+		_cleanup_free_ char *value = NULL;
+		r = alloc_mount(&t, key, json_string_value(v), def_storage, &map, &made, &value,
+		                err);
+		if (r < 0) {
+			error_prefix(err, "%s", key);
+			goto out;
+		}
+		guestconf_set(&gc->main, key, value);
+	}
+	r = ct_conf_typed(gc, t.vmid, &cc, err);
+	if (r < 0)
+		goto out;
+	r = fill_rootfs(&t, params, guestconf_get(&gc->main, "rootfs"), cc, &map, &ostype, err);
+	if (r < 0)
+		goto out;
+
+	if (!guestconf_get(&gc->main, "ostype"))
+		guestconf_set(&gc->main, "ostype", ostype);
+	if (!guestconf_get(&gc->main, "arch"))
+		guestconf_set(&gc->main, "arch", "amd64");
+	guestconf_unset(&gc->main, "lock");
+	r = ct_conf_save(t.env->store, t.env->node, t.vmid, gc, digest, err);
+	if (r < 0)
+		goto out;
+	task_log(w, "created CT %u", t.vmid);
+	store_unlock(lk);
+	lk = NULL;
+
+	if (json_integer_value(json_object_get(params, "start"))) {
+		ct_config_free(cc);
+		cc = NULL;
+		r = ct_conf_typed(gc, t.vmid, &cc, err);
+		if (r >= 0)
+			r = start_ct(&t, cc, err);
+		/* the CT exists; a failed start does not undo the create */
+		for (size_t k = 0; k < made.n; k++)
+			free(made.volids[k]);
+		made.n = 0;
+	}
+out:
+	if (r < 0 && made.n) {
+		/* nothing half-made: free what this task allocated, drop the placeholder */
+		for (size_t k = 0; k < made.n; k++) {
+			struct error e = { 0 };
+			if (storage_free(t.scfg, made.volids[k], &e) < 0)
+				task_warn(w, "unable to free '%s': %s", made.volids[k], e.msg);
+		}
+	}
+	if (r < 0 && lk) {
+		_cleanup_free_ char *path = ct_conf_path(t.env->node, t.vmid);
+		store_delete(t.env->store, path, NULL);
+		remove_lxc_dir(&t);
+	}
+	for (size_t k = 0; k < made.n; k++)
+		free(made.volids[k]);
+	free(made.volids);
+	ct_config_free(cc);
+	guestconf_free(gc);
+	store_unlock(lk);
+	ct_task_done(&t);
+	return r;
+}

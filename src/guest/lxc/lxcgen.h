@@ -1,0 +1,30 @@
+/* A container's config → liblxc's config (the file liblxc reads from <lxcpath>/<vmid>/config).
+ * Pure: the CT config and the host facts in, "key = value" lines out; golden-file tests in
+ * tests/golden/lxc/. */
+#pragma once
+
+#include "basic/error.h"
+#include "guest/cgroup.h"
+#include "guest/lxc/ctconf.h"
+
+struct ct_lxc_env {
+	const char *lxcpath;      /* "<root>/lxc" */
+	const char *lxc_share;    /* "/usr/share/lxc" (seccomp profile, nesting.conf) */
+	const struct cg_host *cg; /* cgroup layout: which lxc.cgroup(2).* keys */
+	unsigned host_cpus;       /* for cores → cpuset */
+	uint32_t idmap_base;      /* 100000 */
+	uint32_t idmap_count;     /* 65536 */
+};
+
+/* Where the start worker mounts things (in the monitor's private mount namespace), so the
+ * generated config and the worker agree: <lxcpath>/<vmid>/rootfs, and each volume mount point
+ * at <lxcpath>/<vmid>/mnt/<key>. Caller frees. */
+char *ct_rootfs_dir(const char *lxcpath, unsigned vmid);
+char *ct_mount_staging_dir(const char *lxcpath, unsigned vmid, const char *key);
+
+/* The config text. -EINVAL (400) for values liblxc would misread (control characters). */
+int ct_lxc_config(const struct ct_config *c, const struct ct_lxc_env *env, char **ret,
+                  struct error *err);
+
+/* Host-side name of a CT NIC's veth: "veth<vmid>i<index>" as Proxmox (at most 15 bytes). */
+void ct_veth_name(unsigned vmid, unsigned index, char buf[static 16]);

@@ -1,0 +1,403 @@
+/* Running containers: liblxc for control (task workers only), cgroups and /proc for
+ * observation. See runtime.h. */
+#include "guest/lxc/runtime.h"
+#include "basic/fileio.h"
+#include "storage/storage.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <lxc/lxccontainer.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysinfo.h>
+#include <time.h>
+#include <unistd.h>
+
+static char *
+ct_rel(unsigned vmid)
+{
+	return xasprintf("lxc/%u", vmid);
+}
+
+static int
+ensure_dir(const char *path, mode_t mode, struct error *err)
+{
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		return error_errno(err, -errno, "unable to create directory '%s'", path);
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return error_errno(err, -errno, "unable to stat '%s'", path);
+	if (!S_ISDIR(st.st_mode))
+		return error_set(err, ENOTDIR, "'%s' is not a directory", path);
+	if (chmod(path, mode) < 0)
+		return error_errno(err, -errno, "unable to chmod '%s'", path);
+	return 0;
+}
+
+static struct lxc_container *
+ct_open(const char *lxcpath, unsigned vmid, struct error *err)
+{
+	char name[16];
+	snprintf(name, sizeof(name), "%u", vmid);
+	struct lxc_container *c = lxc_container_new(name, lxcpath);
+	if (!c)
+		error_set(err, ENOMEM, "unable to open container %u with liblxc", vmid);
+	return c;
+}
+
+static void
+log_tail(const char *path, ct_log_fn log, void *userdata)
+{
+	if (!log)
+		return;
+	_cleanup_free_ char *text = NULL;
+	if (read_file(path, 1u << 20, &text, NULL) < 0 || !text)
+		return;
+	/* the last 20 lines */
+	size_t n = 0;
+	char *p = text + strlen(text);
+	while (p > text && n <= 20) {
+		p--;
+		if (*p == '\n')
+			n++;
+	}
+	for (char *line = strtok(p, "\n"); line; line = strtok(NULL, "\n"))
+		log(line, userdata);
+}
+
+static int
+write_lxc_config(const struct ct_config *c, const struct ct_lxc_env *env, char **ret_logpath,
+                 struct error *err)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = ct_lxc_config(c, env, &text, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *dir = xasprintf("%s/%u", env->lxcpath, c->vmid);
+	r = ensure_dir(env->lxcpath, 0711, err);
+	if (r >= 0)
+		r = ensure_dir(dir, 0711, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *logpath = xasprintf("%s/lxc.log", dir);
+	_cleanup_free_ char *full = xasprintf("%slxc.log.file = %s\nlxc.log.level = %s\n", text,
+	                                      logpath, c->debug ? "DEBUG" : "WARN");
+	_cleanup_free_ char *path = xasprintf("%s/config", dir);
+	r = write_file_atomic(path, full, strlen(full), 0600);
+	if (r < 0)
+		return error_errno(err, r, "unable to write '%s'", path);
+	/* a fresh log per start, so the tail shown on failure is this start's */
+	(void)truncate(logpath, 0);
+	*ret_logpath = TAKE_PTR(logpath);
+	return 0;
+}
+
+/* Mount the rootfs and the volume mount points where the generated config expects them,
+ * in this process's own mount namespace. */
+static int
+mount_volumes(const struct ct_config *c, const struct ct_lxc_env *env,
+              const struct storage_config *scfg, struct error *err)
+{
+	if (unshare(CLONE_NEWNS) < 0)
+		return error_errno(err, -errno, "unable to create a mount namespace");
+	/* host mounts still propagate in; ours never propagate out */
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return error_errno(err, -errno, "unable to make mounts private");
+	if (!c->has_rootfs)
+		return error_set_status(err, 400, EINVAL, "CT %u has no rootfs", c->vmid);
+	_cleanup_free_ char *rootfs = ct_rootfs_dir(env->lxcpath, c->vmid);
+	int r = ensure_dir(rootfs, 0755, err);
+	if (r < 0)
+		return r;
+	r = storage_mount(scfg, c->rootfs.volume, rootfs, err);
+	if (r < 0)
+		return error_prefix(err, "rootfs");
+	if (c->n_mps == 0)
+		return 0;
+	_cleanup_free_ char *mnt = xasprintf("%s/%u/mnt", env->lxcpath, c->vmid);
+	r = ensure_dir(mnt, 0711, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < c->n_mps; i++) {
+		const struct ct_mount *m = &c->mps[i];
+		if (m->type != CT_MP_VOLUME)
+			continue;
+		_cleanup_free_ char *dir = ct_mount_staging_dir(env->lxcpath, c->vmid, m->key);
+		r = ensure_dir(dir, 0755, err);
+		if (r < 0)
+			return r;
+		r = storage_mount(scfg, m->volume, dir, err);
+		if (r < 0)
+			return error_prefix(err, "%s", m->key);
+	}
+	return 0;
+}
+
+int
+ct_start(const struct ct_config *c, const struct ct_lxc_env *env, const struct storage_config *scfg,
+         ct_log_fn log, void *userdata, struct error *err)
+{
+	if (ct_running(env->cg, c->vmid))
+		return error_set(err, EEXIST, "CT %u already running", c->vmid);
+	/* leftovers of an earlier run that ended without cleanup */
+	ct_cleanup_stopped(env, c->vmid);
+
+	_cleanup_free_ char *logpath = NULL;
+	int r = write_lxc_config(c, env, &logpath, err);
+	if (r < 0)
+		return r;
+	r = mount_volumes(c, env, scfg, err);
+	if (r < 0)
+		return r;
+
+	struct lxc_container *lc = ct_open(env->lxcpath, c->vmid, err);
+	if (!lc)
+		return -ENOMEM;
+	lc->want_daemonize(lc, true);
+	/* the monitor must not keep the task log, the store or the daemon's sockets */
+	lc->want_close_all_fds(lc, true);
+	bool ok = lc->start(lc, 0, NULL);
+	if (ok && !lc->is_running(lc))
+		ok = lc->wait(lc, "RUNNING", 10);
+	lxc_container_put(lc);
+	if (!ok) {
+		log_tail(logpath, log, userdata);
+		ct_cleanup_stopped(env, c->vmid);
+		return error_set(err, EIO, "startup for container '%u' failed", c->vmid);
+	}
+	return 0;
+}
+
+/* Wait until the container's cgroup is empty (liblxc's state can report STOPPED a moment
+ * before the last process left). */
+static bool
+wait_stopped(const struct cg_host *cg, unsigned vmid, unsigned timeout_ms)
+{
+	for (unsigned waited = 0;; waited += 20) {
+		if (!ct_running(cg, vmid))
+			return true;
+		if (waited >= timeout_ms)
+			return false;
+		usleep(20 * 1000);
+	}
+}
+
+int
+ct_stop(const struct ct_lxc_env *env, unsigned vmid, struct error *err)
+{
+	struct lxc_container *lc = ct_open(env->lxcpath, vmid, err);
+	if (!lc)
+		return -ENOMEM;
+	bool ok = !lc->is_running(lc) || lc->stop(lc);
+	if (ok)
+		ok = lc->wait(lc, "STOPPED", 30);
+	lxc_container_put(lc);
+	if (!ok || !wait_stopped(env->cg, vmid, 10000))
+		return error_set(err, EIO, "unable to stop container %u", vmid);
+	ct_cleanup_stopped(env, vmid);
+	return 0;
+}
+
+int
+ct_shutdown(const struct ct_lxc_env *env, unsigned vmid, unsigned timeout, bool force,
+            struct error *err)
+{
+	struct lxc_container *lc = ct_open(env->lxcpath, vmid, err);
+	if (!lc)
+		return -ENOMEM;
+	bool ok = !lc->is_running(lc) || lc->shutdown(lc, (int)timeout);
+	lxc_container_put(lc);
+	if (ok && wait_stopped(env->cg, vmid, 10000)) {
+		ct_cleanup_stopped(env, vmid);
+		return 0;
+	}
+	if (!force)
+		return error_set(err, ETIMEDOUT, "shutdown timed out");
+	return ct_stop(env, vmid, err);
+}
+
+int
+ct_reboot(const struct ct_lxc_env *env, unsigned vmid, unsigned timeout, struct error *err)
+{
+	struct lxc_container *lc = ct_open(env->lxcpath, vmid, err);
+	if (!lc)
+		return -ENOMEM;
+	bool ok = lc->reboot2(lc, timeout ? (int)timeout : -1);
+	lxc_container_put(lc);
+	if (!ok)
+		return error_set(err, EIO, "unable to reboot container %u", vmid);
+	return 0;
+}
+
+int
+ct_freeze(const struct ct_lxc_env *env, unsigned vmid, bool freeze, struct error *err)
+{
+	struct lxc_container *lc = ct_open(env->lxcpath, vmid, err);
+	if (!lc)
+		return -ENOMEM;
+	bool ok = freeze ? lc->freeze(lc) : lc->unfreeze(lc);
+	lxc_container_put(lc);
+	if (!ok)
+		return error_set(err, EIO, "unable to %s container %u",
+		                 freeze ? "suspend" : "resume", vmid);
+	return 0;
+}
+
+void
+ct_cleanup_stopped(const struct ct_lxc_env *env, unsigned vmid)
+{
+	if (ct_running(env->cg, vmid))
+		return;
+	_cleanup_free_ char *mon = xasprintf("lxc.monitor/%u", vmid);
+	_cleanup_free_ char *rel = ct_rel(vmid);
+	(void)cg_remove(env->cg, mon);
+	(void)cg_remove(env->cg, rel);
+}
+
+/* ---- observation ---- */
+
+bool
+ct_running(const struct cg_host *cg, unsigned vmid)
+{
+	_cleanup_free_ char *rel = ct_rel(vmid);
+	return cg_populated(cg, rel);
+}
+
+/* The host pid whose innermost pid (NSpid's last field) is 1. */
+static bool
+is_ns_init(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	_cleanup_free_ char *text = NULL;
+	if (read_file(path, 1u << 20, &text, NULL) < 0)
+		return false;
+	const char *l = strstr(text, "\nNSpid:");
+	if (!l)
+		return false;
+	l += 7;
+	const char *end = strchr(l, '\n');
+	size_t len = end ? (size_t)(end - l) : strlen(l);
+	_cleanup_free_ char *line = xstrndup(l, len);
+	char *last = strrchr(line, '\t');
+	if (!last)
+		last = strrchr(line, ' ');
+	last = last ? last + 1 : line;
+	/* a single field means the process is in the host's pid namespace */
+	return strchr(line + strspn(line, " \t"), '\t') && streq(last, "1");
+}
+
+pid_t
+ct_init_pid(const struct cg_host *cg, unsigned vmid)
+{
+	static const enum cg_controller any[] = { CG_PIDS, CG_MEMORY, CG_CPUACCT, CG_CPU };
+	_cleanup_free_ char *rel = xasprintf("lxc/%u/ns", vmid);
+	for (size_t i = 0; i < ARRAY_SIZE(any); i++) {
+		_cleanup_free_ char *dir = cg_path(cg, any[i], rel);
+		if (!dir)
+			continue;
+		_cleanup_free_ char *procs_path = xasprintf("%s/cgroup.procs", dir);
+		_cleanup_free_ char *procs = NULL;
+		if (read_file(procs_path, 1u << 20, &procs, NULL) < 0)
+			continue;
+		for (char *save = NULL, *t = strtok_r(procs, "\n", &save); t;
+		     t = strtok_r(NULL, "\n", &save)) {
+			pid_t pid = (pid_t)atoi(t);
+			if (pid > 0 && is_ns_init(pid))
+				return pid;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+bool
+ct_frozen(const struct cg_host *cg, unsigned vmid)
+{
+	_cleanup_free_ char *rel = ct_rel(vmid);
+	_cleanup_free_ char *dir = cg_path(cg, CG_FREEZER, rel);
+	_cleanup_free_ char *text = NULL;
+	if (dir) {
+		_cleanup_free_ char *p = xasprintf("%s/freezer.state", dir);
+		if (read_file(p, 1u << 20, &text, NULL) >= 0)
+			return startswith(text, "FROZEN");
+	}
+	/* cgroup2: cgroup.freeze in the container's cgroup */
+	_cleanup_free_ char *d2 = cg_path(cg, CG_MEMORY, rel);
+	if (d2 && !cg->v1[CG_MEMORY]) {
+		_cleanup_free_ char *p = xasprintf("%s/cgroup.freeze", d2);
+		free(text);
+		text = NULL;
+		if (read_file(p, 1u << 20, &text, NULL) >= 0)
+			return text[0] == '1';
+	}
+	return false;
+}
+
+static uint64_t
+read_u64_file(const char *path)
+{
+	_cleanup_free_ char *text = NULL;
+	if (read_file(path, 1u << 20, &text, NULL) < 0)
+		return 0;
+	return strtoull(text, NULL, 10);
+}
+
+static uint64_t
+process_uptime(pid_t pid)
+{
+	unsigned long long start = 0;
+	if (proc_start_time(pid, &start) < 0)
+		return 0;
+	struct timespec now;
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	long hz = sysconf(_SC_CLK_TCK);
+	uint64_t started = hz > 0 ? start / (unsigned long long)hz : 0;
+	return (uint64_t)now.tv_sec > started ? (uint64_t)now.tv_sec - started : 0;
+}
+
+int
+ct_live(const struct cg_host *cg, const struct ct_config *c, struct ct_live *ret)
+{
+	struct ct_live l = { 0 };
+	l.maxdisk = c->rootfs.size;
+	l.running = ct_running(cg, c->vmid);
+	if (!l.running) {
+		*ret = l;
+		return 0;
+	}
+	l.pid = ct_init_pid(cg, c->vmid);
+	if (l.pid > 0) {
+		l.uptime = process_uptime(l.pid);
+		char root[64];
+		snprintf(root, sizeof(root), "/proc/%d/root", (int)l.pid);
+		struct statvfs vfs;
+		if (statvfs(root, &vfs) == 0) {
+			l.maxdisk = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+			l.disk = (uint64_t)(vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize;
+		}
+	}
+	_cleanup_free_ char *rel = ct_rel(c->vmid);
+	struct cg_stats st;
+	if (cg_read_stats(cg, rel, &st) >= 0) {
+		l.cpu_ns = st.cpu_usage_ns;
+		l.mem = st.mem_bytes;
+		l.swap = st.swap_bytes;
+		l.diskread = st.blk_read_bytes;
+		l.diskwrite = st.blk_write_bytes;
+	}
+	for (size_t i = 0; i < c->n_nets; i++) {
+		char veth[16], path[128];
+		ct_veth_name(c->vmid, c->nets[i].index, veth);
+		/* the host side receives what the CT sends */
+		snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/rx_bytes", veth);
+		l.netout += read_u64_file(path);
+		snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/tx_bytes", veth);
+		l.netin += read_u64_file(path);
+	}
+	*ret = l;
+	return 0;
+}

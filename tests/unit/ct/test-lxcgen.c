@@ -1,0 +1,183 @@
+/* Golden tests: every tests/golden/lxc/<name>.conf becomes liblxc config text, compared with
+ * <name>.hybrid.lxc (v1 controllers, as on this machine) and <name>.unified.lxc (cgroup2, as
+ * on Debian 12 / Proxmox VE 8). BERTH_GOLDEN_UPDATE=1 rewrites the expected files; review the
+ * diff before committing. Plus unit tests of the config parsing the generator relies on. */
+#include "berth-config.h"
+#include "basic/fileio.h"
+#include "guest/guestconf.h"
+#include "guest/lxc/ctconf.h"
+#include "guest/lxc/lxcgen.h"
+
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#define GOLDEN_DIR BERTH_SOURCE_DIR "/tests/golden/lxc"
+
+static void
+layout(struct cg_host *h, bool unified)
+{
+	*h = (struct cg_host){ .layout = unified ? CG_UNIFIED : CG_HYBRID,
+		               .mnt = "/sys/fs/cgroup",
+		               .swap_accounting = true };
+	for (int c = 0; c < _CG_CONTROLLER_MAX; c++) {
+		h->present[c] = true;
+		h->v1[c] = !unified;
+	}
+}
+
+static char *
+generate(const char *conf_path, bool unified)
+{
+	_cleanup_free_ char *text = NULL;
+	assert_int_equal(read_file(conf_path, 1u << 20, &text, NULL), 0);
+	struct guestconf *gc = NULL;
+	struct error err = { 0 };
+	int r = guestconf_parse(GUESTCONF_LXC, text, conf_path, &gc, &err);
+	if (r < 0)
+		fail_msg("%s: %s", conf_path, err.msg);
+	/* the vmid from the file's rootfs, as the daemon takes it from the file name */
+	const char *rootfs = guestconf_get(&gc->main, "rootfs");
+	unsigned vmid = 100;
+	const char *p = rootfs ? strpbrk(rootfs, "0123456789") : NULL;
+	if (p)
+		vmid = (unsigned)atoi(p);
+	struct ct_config *cc = NULL;
+	r = ct_config_from_section(&gc->main, vmid, &cc, &err);
+	if (r < 0)
+		fail_msg("%s: %s", conf_path, err.msg);
+	struct cg_host h;
+	layout(&h, unified);
+	struct ct_lxc_env env = { .lxcpath = "/var/lib/berth/lxc",
+		                  .lxc_share = "/usr/share/lxc",
+		                  .cg = &h,
+		                  .host_cpus = 8,
+		                  .idmap_base = 100000,
+		                  .idmap_count = 65536 };
+	char *out = NULL;
+	r = ct_lxc_config(cc, &env, &out, &err);
+	if (r < 0)
+		fail_msg("%s: %s", conf_path, err.msg);
+	ct_config_free(cc);
+	guestconf_free(gc);
+	return out;
+}
+
+static void
+check_one(const char *name, bool unified)
+{
+	_cleanup_free_ char *conf = xasprintf("%s/%s.conf", GOLDEN_DIR, name);
+	_cleanup_free_ char *want_path =
+	        xasprintf("%s/%s.%s.lxc", GOLDEN_DIR, name, unified ? "unified" : "hybrid");
+	_cleanup_free_ char *got = generate(conf, unified);
+	const char *update = getenv("BERTH_GOLDEN_UPDATE");
+	if (update && streq(update, "1")) {
+		assert_int_equal(write_file_atomic(want_path, got, strlen(got), 0644), 0);
+		return;
+	}
+	_cleanup_free_ char *want = NULL;
+	if (read_file(want_path, 1u << 20, &want, NULL) < 0)
+		fail_msg("%s missing (run with BERTH_GOLDEN_UPDATE=1 and review)", want_path);
+	if (!streq(got, want))
+		fail_msg("%s differs; got:\n%s", want_path, got);
+}
+
+static void
+test_golden_files(void **state)
+{
+	DIR *d = opendir(GOLDEN_DIR);
+	assert_non_null(d);
+	struct dirent *de;
+	unsigned n = 0;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		if (len < 6 || !streq(de->d_name + len - 5, ".conf"))
+			continue;
+		_cleanup_free_ char *name = xstrndup(de->d_name, len - 5);
+		check_one(name, false);
+		check_one(name, true);
+		n++;
+	}
+	closedir(d);
+	assert_true(n >= 4);
+}
+
+static void
+test_rejects_control_characters(void **state)
+{
+	struct guestconf *gc = guestconf_new(GUESTCONF_LXC);
+	guestconf_set(&gc->main, "rootfs", "local:101/vm-101-disk-0.raw,size=1G");
+	guestconf_add_raw(&gc->main, "lxc.init.cmd", "/sbin/init\tx");
+	struct ct_config *cc = NULL;
+	struct error err = { 0 };
+	assert_int_equal(ct_config_from_section(&gc->main, 101, &cc, &err), 0);
+	struct cg_host h;
+	layout(&h, true);
+	struct ct_lxc_env env = { .lxcpath = "/l", .lxc_share = "/s", .cg = &h, .host_cpus = 2 };
+	char *out = NULL;
+	assert_int_equal(ct_lxc_config(cc, &env, &out, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "lxc.init.cmd"));
+	ct_config_free(cc);
+	guestconf_free(gc);
+}
+
+static void
+test_mount_and_net_strings(void **state)
+{
+	struct error err = { 0 };
+	struct ct_mount m = { 0 };
+	assert_int_equal(ct_mount_parse("mp0", "local:5,mp=/data,backup=1", &m, &err), 0);
+	assert_string_equal(m.volume, "local:5");
+	assert_string_equal(m.mp, "/data");
+	ct_mount_done(&m);
+	/* mp= is required for mount points; ../ sequences are refused */
+	assert_true(ct_mount_parse("mp0", "local:5", &m, &err) < 0);
+	assert_true(ct_mount_parse("mp0", "local:5,mp=/a/../etc", &m, &err) < 0);
+	assert_true(ct_mount_parse("mp0", "local:5,mp=relative", &m, &err) < 0);
+	assert_true(ct_mount_parse("rootfs", "/host/path", &m, &err) < 0);
+	assert_true(ct_mount_parse("rootfs", "local:4,bogus=1", &m, &err) < 0);
+
+	struct ct_net n = { 0 };
+	assert_int_equal(ct_net_parse("net0", "name=eth0,bridge=vmbr0,ip=dhcp", &n, &err), 0);
+	_cleanup_free_ char *s = ct_net_print(&n);
+	assert_string_equal(s, "name=eth0,bridge=vmbr0,ip=dhcp,type=veth");
+	ct_net_done(&n);
+	assert_true(ct_net_parse("net0", "bridge=vmbr0", &n, &err) < 0); /* name required */
+	assert_true(ct_net_parse("net0", "name=eth0,ip=10.0.0.1", &n, &err) < 0); /* no prefix */
+	assert_true(ct_net_parse("net0", "name=eth0,hwaddr=01:00:00:00:00:00", &n, &err) < 0);
+	assert_true(ct_net_parse("net32", "name=eth0", &n, &err) < 0);
+	assert_true(ct_net_parse("net0", "name=eth 0", &n, &err) < 0);
+}
+
+static void
+test_unknown_keys_refused(void **state)
+{
+	struct guestconf *gc = guestconf_new(GUESTCONF_LXC);
+	guestconf_set(&gc->main, "rootfs", "local:101/vm-101-disk-0.raw,size=1G");
+	guestconf_set(&gc->main, "bogus", "1");
+	struct ct_config *cc = NULL;
+	struct error err = { 0 };
+	assert_true(ct_config_from_section(&gc->main, 101, &cc, &err) < 0);
+	assert_non_null(strstr(err.msg, "bogus"));
+	guestconf_unset(&gc->main, "bogus");
+	guestconf_set(&gc->main, "memory", "8");
+	assert_true(ct_config_from_section(&gc->main, 101, &cc, &err) < 0); /* minimum 16 */
+	guestconf_free(gc);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_golden_files),
+		cmocka_unit_test(test_rejects_control_characters),
+		cmocka_unit_test(test_mount_and_net_strings),
+		cmocka_unit_test(test_unknown_keys_refused),
+	};
+	return cmocka_run_group_tests_name("lxcgen", tests, NULL, NULL);
+}
