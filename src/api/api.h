@@ -70,6 +70,8 @@ struct api_request {
 	bool upload;
 	int upload_fd;
 	uint64_t upload_size;
+	/* a websocket upgrade (consoles): a 200 answer carries the stream to relay as its fd */
+	bool websocket;
 };
 
 struct api_response {
@@ -78,6 +80,8 @@ struct api_response {
 	char *body;    /* NULL: no body and no content type (auth failures) */
 	size_t body_len;
 	unsigned delay_ms; /* answer only after this delay (failed authentication) */
+	int fd;            /* a descriptor going with the answer (websocket relays), -1 none;
+	                    * the transport takes it over */
 };
 
 struct api_call {
@@ -92,7 +96,9 @@ struct api_call {
 	bool has_total;
 	int64_t total;
 	struct error err;
-	int upload_fd; /* an uploaded file (routes with API_UPLOAD), -1 when none */
+	int upload_fd;   /* an uploaded file (routes with API_UPLOAD), -1 when none */
+	bool websocket;  /* the request is a websocket upgrade (routes with API_WEBSOCKET) */
+	int response_fd; /* websocket: the stream the proxy relays, set by the handler */
 	uint64_t upload_size;
 	json_t *param_errors; /* "Parameter verification failed." with an errors map */
 	bool auth_failure;    /* answer without a body, delayed */

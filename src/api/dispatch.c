@@ -26,7 +26,11 @@ static void
 respond_text(struct api_call *call, int status, const char *message, char *body_text, json_t *body,
              unsigned delay_ms)
 {
-	struct api_response resp = { .status = status, .delay_ms = delay_ms, .body = body_text };
+	struct api_response resp = {
+		.status = status, .delay_ms = delay_ms, .body = body_text, .fd = -1
+	};
+	if (status == 200 && call->response_fd >= 0)
+		resp.fd = TAKE_FD(call->response_fd);
 	/* the reason phrase is one line: keep the first one */
 	size_t n = strcspn(message, "\r\n");
 	resp.message = xstrndup(message, n);
@@ -540,6 +544,12 @@ api_handle(struct api_ctx *ctx, const struct api_request *req, struct api_call *
 		respond_plain(call, 400, "this URL takes no file upload");
 		return;
 	}
+	if (req->websocket && !(call->route->flags & API_WEBSOCKET)) {
+		json_decref(path_params);
+		respond_plain(call, 400, "this URL takes no websocket");
+		return;
+	}
+	call->websocket = req->websocket;
 	if (upload_route && !req->preflight && !req->upload) {
 		json_decref(path_params);
 		respond_plain(call, 400, "expected a multipart/form-data upload");
@@ -614,5 +624,7 @@ api_call_free(struct api_call *call)
 	json_decref(call->param_errors);
 	if (call->upload_fd >= 0)
 		close(call->upload_fd);
+	if (call->response_fd >= 0)
+		close(call->response_fd);
 	free(call);
 }

@@ -961,6 +961,47 @@ lxc_destroy(struct api_call *c)
 	return api_start_task(c, "vzdestroy", id, json_deep_copy(c->params), NULL, 0);
 }
 
+/* ---- POST /nodes/{node}/startall ---- */
+
+static int
+node_startall(struct api_call *c)
+{
+	if (!api_has_privs(c, "/", "VM.PowerMgmt", false)) {
+		const char *vms = param_str(c->params, "vms");
+		_cleanup_(strv_freep) char **ids = vms ? split_list(vms) : NULL;
+		if (!ids || !ids[0])
+			return api_fail(c, 403, "Permission check failed (/, VM.PowerMgmt)");
+		for (char **id = ids; *id; id++) {
+			_cleanup_free_ char *path = xasprintf("/vms/%s", *id);
+			if (api_check_privs(c, path, "VM.PowerMgmt", false) < 0)
+				return -EACCES;
+		}
+	}
+	return api_start_task(c, "startall", "", json_deep_copy(c->params), NULL, 0);
+}
+
+static const struct api_schema startall_params[] = {
+	PARAM_NODE,
+	{ .name = "force",
+	  .type = API_T_BOOLEAN,
+	  .optional = true,
+	  .description = "Issue start command even if virtual guest have 'onboot' not set or set "
+	                 "to off." },
+	{ .name = "vms",
+	  .type = API_T_STRING,
+	  .format = "pve-vmid-list",
+	  .optional = true,
+	  .description = "Only consider guests from this comma separated list of VMIDs." },
+	{ .name = "max-workers",
+	  .type = API_T_INTEGER,
+	  .optional = true,
+	  .minimum = 1,
+	  .maximum = 64,
+	  .flags = API_F_HAS_MIN | API_F_HAS_MAX,
+	  .description = "Accepted for compatibility; guests start one after the other." },
+	PARAM_END,
+};
+
 /* ---- routes ---- */
 
 static const struct api_schema node_vmid[] = { PARAM_NODE, PARAM_VMID, PARAM_END };
@@ -1169,5 +1210,15 @@ const struct api_route api_routes_lxc[] = {
 	  .flags = API_TASK,
 	  .handler = lxc_resume,
 	  .description = "Resume the container." },
+	{ .method = API_POST,
+	  .path = "/nodes/{node}/startall",
+	  .params = startall_params,
+	  .perm = { .kind = PERM_ANY_USER,
+	            .description = "The 'VM.PowerMgmt' permission is required on '/' or on "
+	                           "'/vms/<ID>' for each ID passed via the 'vms' parameter." },
+	  .flags = API_TASK,
+	  .handler = node_startall,
+	  .description = "Start all VMs and containers located on this node (by default only "
+	                 "those with onboot=1)." },
 	{ .handler = NULL },
 };

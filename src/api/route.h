@@ -46,6 +46,9 @@ struct api_perm {
 /* API_UPLOAD: the body is a multipart file upload the proxy streams to a temporary file
  * (after a preflight); the handler finds it in call->upload_fd. */
 #define API_UPLOAD (1u << 3)
+/* API_WEBSOCKET: the route also takes websocket upgrades; its handler answers one with
+ * call->response_fd, the stream the proxy relays (docs/internals.md, Consoles). */
+#define API_WEBSOCKET (1u << 4)
 
 struct api_call;
 /* Returns 0 with call->data set (NULL means JSON null), a negative errno with call->err (or

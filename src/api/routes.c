@@ -4,28 +4,23 @@
 #include "task/task.h"
 
 const struct api_route *const api_route_tables[] = {
-	api_routes_version,
-	api_routes_nodes,
-	api_routes_cluster,
-	api_routes_access,
-	api_routes_users,
-	api_routes_acl,
-	api_routes_tasks,
-	api_routes_berth,
-	api_routes_storage,
-	api_routes_content,
-	api_routes_aplinfo,
-	api_routes_lxc,
-	NULL,
+	api_routes_version, api_routes_nodes,
+	api_routes_cluster, api_routes_access,
+	api_routes_users,   api_routes_acl,
+	api_routes_tasks,   api_routes_berth,
+	api_routes_storage, api_routes_content,
+	api_routes_aplinfo, api_routes_lxc,
+	api_routes_console, NULL,
 };
 
 const struct task_type api_task_types[] = {
-	{ "berthprobe", probe_task_run },   { "imgcopy", upload_task_run },
-	{ "imgdel", imgdel_task_run },      { "download", aplinfo_task_run },
-	{ "vzcreate", ct_create_task_run }, { "vzstart", ct_start_task_run },
-	{ "vzstop", ct_stop_task_run },     { "vzshutdown", ct_shutdown_task_run },
-	{ "vzreboot", ct_reboot_task_run }, { "vzsuspend", ct_suspend_task_run },
-	{ "vzresume", ct_resume_task_run }, { "vzdestroy", ct_destroy_task_run },
+	{ "berthprobe", probe_task_run },     { "imgcopy", upload_task_run },
+	{ "imgdel", imgdel_task_run },        { "download", aplinfo_task_run },
+	{ "vzcreate", ct_create_task_run },   { "vzstart", ct_start_task_run },
+	{ "vzstop", ct_stop_task_run },       { "vzshutdown", ct_shutdown_task_run },
+	{ "vzreboot", ct_reboot_task_run },   { "vzsuspend", ct_suspend_task_run },
+	{ "vzresume", ct_resume_task_run },   { "vzdestroy", ct_destroy_task_run },
+	{ "startall", ct_startall_task_run }, { "vncproxy", console_task_run },
 };
 const size_t api_task_types_count = ARRAY_SIZE(api_task_types);
 

@@ -10,7 +10,9 @@
 #include <sched.h>
 #include <stdio.h>
 #include <sys/mount.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct ct_task {
@@ -600,4 +602,142 @@ out:
 	store_unlock(lk);
 	ct_task_done(&t);
 	return r;
+}
+
+/* ---- startall: onboot guests in startup order ---- */
+
+struct boot_entry {
+	unsigned vmid;
+	unsigned long order; /* ULONG_MAX when unset: after the ordered ones */
+	unsigned up;         /* seconds to wait after starting */
+};
+
+static int
+cmp_boot(const void *a, const void *b)
+{
+	const struct boot_entry *x = a, *y = b;
+	if (x->order != y->order)
+		return x->order < y->order ? -1 : 1;
+	return x->vmid < y->vmid ? -1 : x->vmid > y->vmid;
+}
+
+/* "order=2,up=30" (or a bare order) */
+static void
+parse_startup(const char *s, struct boot_entry *e)
+{
+	e->order = ULONG_MAX;
+	if (!s)
+		return;
+	_cleanup_(strv_freep) char **parts = split_list(s);
+	for (char **p = parts; *p; p++) {
+		if (startswith(*p, "order="))
+			e->order = strtoul(*p + 6, NULL, 10);
+		else if (startswith(*p, "up="))
+			e->up = (unsigned)strtoul(*p + 3, NULL, 10);
+		else if (strspn(*p, "0123456789") == strlen(*p))
+			e->order = strtoul(*p, NULL, 10);
+	}
+}
+
+/* Start one CT in a child process: each start needs a mount namespace of its own, which its
+ * monitor keeps; starting several from one process would chain them. */
+static int
+start_in_child(struct ct_task *t, const struct ct_config *cc, struct error *err)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		return error_errno(err, -errno, "fork");
+	if (pid == 0) {
+		struct error e = { 0 };
+		int r = start_ct(t, cc, &e);
+		if (r < 0)
+			task_log(t->w, "CT %u: %s", cc->vmid, e.msg);
+		fflush(NULL);
+		_exit(r < 0 ? 1 : 0);
+	}
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return error_set(err, EIO, "starting CT %u failed", cc->vmid);
+	return 0;
+}
+
+int
+ct_startall_task_run(struct task_worker *w, json_t *params, struct error *err)
+{
+	struct ct_task t = { 0 };
+	int r = ct_task_init(&t, w, params, err);
+	if (r < 0) {
+		ct_task_done(&t);
+		return r;
+	}
+	bool force = json_integer_value(json_object_get(params, "force")) != 0;
+	const char *vms = json_string_value(json_object_get(params, "vms"));
+	_cleanup_(strv_freep) char **only = vms ? split_list(vms) : NULL;
+
+	_cleanup_free_ char *prefix = xasprintf("nodes/%s/lxc/", t.env->node);
+	char **paths = NULL;
+	struct boot_entry *list = NULL;
+	size_t n = 0;
+	if (store_list(t.env->store, prefix, &paths) >= 0) {
+		for (char **p = paths; *p; p++) {
+			unsigned vmid = (unsigned)strtoul(*p + strlen(prefix), NULL, 10);
+			char id[16];
+			snprintf(id, sizeof(id), "%u", vmid);
+			if (vmid < 100 || (only && !strv_contains((const char *const *)only, id)))
+				continue;
+			struct guestconf *gc = NULL;
+			struct error e = { 0 };
+			if (ct_conf_load(t.env->store, t.env->node, vmid, &gc, NULL, &e) < 0)
+				continue;
+			const char *onboot = guestconf_get(&gc->main, "onboot");
+			const char *tmpl = guestconf_get(&gc->main, "template");
+			if ((force || (onboot && streq(onboot, "1"))) &&
+			    !(tmpl && streq(tmpl, "1"))) {
+				list = xrealloc(list, (n + 1) * sizeof(*list));
+				list[n] = (struct boot_entry){ .vmid = vmid };
+				parse_startup(guestconf_get(&gc->main, "startup"), &list[n]);
+				n++;
+			}
+			guestconf_free(gc);
+		}
+		store_strv_free(paths);
+	}
+	if (n)
+		qsort(list, n, sizeof(*list), cmp_boot);
+	unsigned failed = 0;
+	for (size_t i = 0; i < n && !task_interrupted(w); i++) {
+		t.vmid = list[i].vmid;
+		if (ct_running(t.lxc.cg, t.vmid))
+			continue;
+		struct store_lock *lk = NULL;
+		struct guestconf *gc = NULL;
+		struct ct_config *cc = NULL;
+		struct error e = { 0 };
+		int q = load_locked(&t, &lk, &gc, &cc, NULL, &e);
+		if (q >= 0)
+			q = ct_check_lock(gc, &e);
+		if (q >= 0) {
+			task_log(w, "Starting CT %u", t.vmid);
+			q = start_in_child(&t, cc, &e);
+		}
+		ct_config_free(cc);
+		guestconf_free(gc);
+		store_unlock(lk);
+		if (q < 0) {
+			task_warn(w, "Starting CT %u failed: %s", t.vmid, e.msg);
+			failed++;
+			continue;
+		}
+		if (list[i].up) {
+			task_log(w, "Waiting for %u seconds (startup delay)", list[i].up);
+			for (unsigned s = 0; s < list[i].up && !task_interrupted(w); s++)
+				sleep(1);
+		}
+	}
+	free(list);
+	ct_task_done(&t);
+	return 0;
 }

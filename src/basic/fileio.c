@@ -78,8 +78,8 @@ read_exact(int fd, void *data, size_t len)
 	return 0;
 }
 
-int
-write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+static int
+replace_file(const char *path, const void *data, size_t len, mode_t mode, bool durable)
 {
 	_cleanup_free_ char *dir_copy = xstrdup(path);
 	const char *dir = dirname(dir_copy);
@@ -92,7 +92,7 @@ write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 	int r = write_all(fd, data, len);
 	if (r >= 0 && fchmod(fd, mode) < 0)
 		r = negative_errno();
-	if (r >= 0 && fsync(fd) < 0)
+	if (r >= 0 && durable && fsync(fd) < 0)
 		r = negative_errno();
 	if (r >= 0 && rename(tmp, path) < 0)
 		r = negative_errno();
@@ -100,10 +100,24 @@ write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 		unlink(tmp);
 		return r;
 	}
+	if (!durable)
+		return 0;
 	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0)
 		(void)fsync(dfd);
 	return 0;
+}
+
+int
+write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	return replace_file(path, data, len, mode, true);
+}
+
+int
+write_file_replace(const char *path, const void *data, size_t len, mode_t mode)
+{
+	return replace_file(path, data, len, mode, false);
 }
 
 int

@@ -11,6 +11,9 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret_data, size_
 
 /* Write durably: temp file (O_EXCL) in the same directory, fsync, rename, fsync directory. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* Atomic (readers see the old or the new file) but not durable: for runtime files that are
+ * regenerated anyway, where fsync would only cost time. */
+int write_file_replace(const char *path, const void *data, size_t len, mode_t mode);
 
 /* mkdir -p with the given mode for created components. */
 int mkdir_p(const char *path, mode_t mode);

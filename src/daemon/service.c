@@ -95,16 +95,21 @@ conn_flush(struct conn *c)
 
 static void
 send_response(struct conn *c, uint64_t id, int status, const char *message, const char *body,
-              size_t body_len)
+              size_t body_len, int fd)
 {
-	if (c->closed)
+	if (c->closed) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	json_t *hdr = json_pack("{s:s, s:I, s:i, s:s}", "type", "response", "id", (json_int_t)id,
 	                        "status", status, "message", message);
 	if (body)
 		json_object_set_new(hdr, "content_type",
 		                    json_string("application/json;charset=UTF-8"));
-	frame_writer_push(&c->wr, hdr, body, body ? body_len : 0, NULL, 0);
+	/* the writer closes the descriptor once it went out */
+	frame_writer_push(&c->wr, hdr, body, body ? body_len : 0, fd >= 0 ? &fd : NULL,
+	                  fd >= 0 ? 1 : 0);
 	conn_flush(c);
 }
 
@@ -133,7 +138,7 @@ static void
 on_delay_done(uv_timer_t *t)
 {
 	struct delayed *dl = t->data;
-	send_response(dl->conn, dl->id, dl->status, dl->message, dl->body, dl->body_len);
+	send_response(dl->conn, dl->id, dl->status, dl->message, dl->body, dl->body_len, -1);
 	conn_unref(dl->conn);
 	uv_close((uv_handle_t *)&dl->timer, on_delayed_closed);
 }
@@ -154,12 +159,15 @@ on_api_done(struct api_call *call, struct api_response *resp)
 			dl->body = xstrndup(resp->body, resp->body_len);
 			dl->body_len = resp->body_len;
 		}
+		if (resp->fd >= 0)
+			close(resp->fd); /* only 200 answers carry one, and those are never delayed
+			                  */
 		uv_timer_init(d->loop, &dl->timer);
 		dl->timer.data = dl;
 		uv_timer_start(&dl->timer, on_delay_done, resp->delay_ms, 0);
 	} else {
 		send_response(c, call->transport_id, resp->status, resp->message, resp->body,
-		              resp->body_len);
+		              resp->body_len, resp->fd);
 		conn_unref(c);
 	}
 	api_call_free(call);
@@ -194,6 +202,9 @@ handle_frame(struct conn *c, struct frame *f)
 		.body = f->payload,
 		.body_len = f->payload_len,
 		.preflight = json_is_true(json_object_get(f->hdr, "preflight")),
+		/* only the proxy relays websockets */
+		.websocket = c->source == API_SOURCE_PROXY &&
+		             json_is_true(json_object_get(f->hdr, "websocket")),
 		.upload_fd = -1,
 	};
 	json_t *upload = json_object_get(f->hdr, "upload");
@@ -204,6 +215,7 @@ handle_frame(struct conn *c, struct frame *f)
 	}
 	struct api_call *call = xcalloc(1, sizeof(*call));
 	call->upload_fd = -1;
+	call->response_fd = -1;
 	call->done = on_api_done;
 	call->transport = c;
 	call->transport_id = (uint64_t)json_integer_value(json_object_get(f->hdr, "id"));
@@ -524,6 +536,52 @@ stop_proxy(struct daemon *d)
 	waitpid(pid, NULL, 0);
 }
 
+/* After a host boot, the first berthd start runs the "startall" task (onboot guests in
+ * startup order), as Proxmox VE's pve-guests service does. The boot is recognised by the
+ * kernel's boot id, remembered in <run>/boot-id; restarting berthd within one boot starts
+ * nothing. */
+static void
+start_onboot_guests(struct daemon *d)
+{
+	_cleanup_free_ char *boot_id = NULL;
+	if (read_file("/proc/sys/kernel/random/boot_id", 64, &boot_id, NULL) < 0)
+		return;
+	_cleanup_free_ char *path = xasprintf("%s/boot-id", d->run_dir);
+	_cleanup_free_ char *seen = NULL;
+	if (read_file(path, 64, &seen, NULL) >= 0 && streq(seen, boot_id))
+		return;
+	int r = write_file_atomic(path, boot_id, strlen(boot_id), 0644);
+	if (r < 0) {
+		log_warn("unable to write %s: %s", path, strerror(-r));
+		return;
+	}
+	/* no task at all when no guest asks for it */
+	_cleanup_free_ char *prefix = xasprintf("nodes/%s/", d->opt.node);
+	char **paths = NULL;
+	bool any = false;
+	if (store_list(d->store, prefix, &paths) >= 0) {
+		for (char **p = paths; *p && !any; p++) {
+			struct store_file f = { 0 };
+			if (!strstr(*p, "/lxc/") && !strstr(*p, "/qemu-server/"))
+				continue;
+			if (store_read(d->store, *p, &f) == 0)
+				any = strstr(f.data, "\nonboot: 1\n") ||
+				      startswith(f.data, "onboot: 1\n");
+			store_file_done(&f);
+		}
+		store_strv_free(paths);
+	}
+	if (!any)
+		return;
+	char *upid = NULL;
+	struct error err = { 0 };
+	if (taskmgr_start(d->tasks, "startall", "", "root@pam", NULL, &upid, &err) < 0)
+		log_warn("unable to start onboot guests: %s", err.msg);
+	else
+		log_info("starting onboot guests: %s", upid);
+	free(upid);
+}
+
 int
 daemon_run(struct daemon *d, struct error *err)
 {
@@ -591,6 +649,7 @@ daemon_run(struct daemon *d, struct error *err)
 	d->proxy_restart_timer.data = d;
 
 	spawn_proxy(d);
+	start_onboot_guests(d);
 	log_info("berthd %s started: node '%s', root '%s', listening on %s", BERTH_VERSION,
 	         d->opt.node, d->opt.root, d->opt.listen);
 

@@ -208,7 +208,9 @@ path_in(struct taskmgr *m, const char *name)
 }
 
 /* PVE's active file form, "<UPID> <saved>" per line; we list only running tasks, finished
- * ones live in the index. */
+ * ones live in the index. Replaced atomically but not fsynced: it matters while workers run,
+ * and a power loss ends every worker (their logs settle them); two fsyncs per task start and
+ * end would cost more than the whole worker start. */
 static int
 persist_active(struct taskmgr *m)
 {
@@ -218,7 +220,7 @@ persist_active(struct taskmgr *m)
 	for (size_t i = 0; i < m->n_running; i++)
 		sb_printf(&sb, "%s 0\n", m->running[i]->info.upid);
 	_cleanup_free_ char *path = path_in(m, "active");
-	return write_file_atomic(path, sb_str(&sb), sb.len, 0600);
+	return write_file_replace(path, sb_str(&sb), sb.len, 0600);
 }
 
 /* Keep the newest `keep` finished entries. */

@@ -86,7 +86,7 @@ write_lxc_config(const struct ct_config *c, const struct ct_lxc_env *env, char *
 	_cleanup_free_ char *full = xasprintf("%slxc.log.file = %s\nlxc.log.level = %s\n", text,
 	                                      logpath, c->debug ? "DEBUG" : "WARN");
 	_cleanup_free_ char *path = xasprintf("%s/config", dir);
-	r = write_file_atomic(path, full, strlen(full), 0600);
+	r = write_file_replace(path, full, strlen(full), 0600);
 	if (r < 0)
 		return error_errno(err, r, "unable to write '%s'", path);
 	/* a fresh log per start, so the tail shown on failure is this start's */
@@ -176,12 +176,12 @@ ct_start(const struct ct_config *c, const struct ct_lxc_env *env, const struct s
 static bool
 wait_stopped(const struct cg_host *cg, unsigned vmid, unsigned timeout_ms)
 {
-	for (unsigned waited = 0;; waited += 20) {
+	for (unsigned waited = 0;; waited += 2) {
 		if (!ct_running(cg, vmid))
 			return true;
 		if (waited >= timeout_ms)
 			return false;
-		usleep(20 * 1000);
+		usleep(2 * 1000);
 	}
 }
 
