@@ -19,6 +19,7 @@ extern const struct api_route api_routes_content[];
 extern const struct api_route api_routes_aplinfo[];
 extern const struct api_route api_routes_lxc[];
 extern const struct api_route api_routes_console[];
+extern const struct api_route api_routes_lxc_disk[];
 
 /* task functions (the worker side of routes that start tasks) */
 int probe_task_run(struct task_worker *w, json_t *params, struct error *err);

@@ -44,4 +44,6 @@ int ct_suspend_task_run(struct task_worker *w, json_t *params, struct error *err
 int ct_resume_task_run(struct task_worker *w, json_t *params, struct error *err);
 int ct_destroy_task_run(struct task_worker *w, json_t *params, struct error *err);
 int console_task_run(struct task_worker *w, json_t *params, struct error *err); /* vncproxy */
+int ct_resize_task_run(struct task_worker *w, json_t *params, struct error *err);
+int ct_template_task_run(struct task_worker *w, json_t *params, struct error *err);
 int ct_startall_task_run(struct task_worker *w, json_t *params, struct error *err);

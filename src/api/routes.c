@@ -4,13 +4,11 @@
 #include "task/task.h"
 
 const struct api_route *const api_route_tables[] = {
-	api_routes_version, api_routes_nodes,
-	api_routes_cluster, api_routes_access,
-	api_routes_users,   api_routes_acl,
-	api_routes_tasks,   api_routes_berth,
-	api_routes_storage, api_routes_content,
-	api_routes_aplinfo, api_routes_lxc,
-	api_routes_console, NULL,
+	api_routes_version, api_routes_nodes,    api_routes_cluster,
+	api_routes_access,  api_routes_users,    api_routes_acl,
+	api_routes_tasks,   api_routes_berth,    api_routes_storage,
+	api_routes_content, api_routes_aplinfo,  api_routes_lxc,
+	api_routes_console, api_routes_lxc_disk, NULL,
 };
 
 const struct task_type api_task_types[] = {
@@ -21,6 +19,7 @@ const struct task_type api_task_types[] = {
 	{ "vzreboot", ct_reboot_task_run },   { "vzsuspend", ct_suspend_task_run },
 	{ "vzresume", ct_resume_task_run },   { "vzdestroy", ct_destroy_task_run },
 	{ "startall", ct_startall_task_run }, { "vncproxy", console_task_run },
+	{ "resize", ct_resize_task_run },     { "vztemplate", ct_template_task_run },
 };
 const size_t api_task_types_count = ARRAY_SIZE(api_task_types);
 
