@@ -28,3 +28,5 @@ account include common-account
 PAM
 	echo "berth: created /etc/pam.d/berth"
 fi
+# a bridge vmbr0 for guests when the host has none (isolated, NAT'ed)
+"$(dirname "$0")/setup-bridge.sh"
