@@ -107,6 +107,17 @@ ct_env_init(struct ct_lxc_env *env, const char *root_dir, char *buf, size_t buf_
 {
 	snprintf(buf, buf_len, "%s/lxc", root_dir);
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	/* berthd-lxc-start sits next to the running program (build/ or the install dir) */
+	static char helper[4096];
+	if (!helper[0]) {
+		char exe[4000];
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		exe[n > 0 ? n : 0] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash)
+			*slash = '\0';
+		snprintf(helper, sizeof(helper), "%s/berthd-lxc-start", slash ? exe : ".");
+	}
 	*env = (struct ct_lxc_env){
 		.lxcpath = buf,
 		.lxc_share = "/usr/share/lxc",
@@ -114,5 +125,6 @@ ct_env_init(struct ct_lxc_env *env, const char *root_dir, char *buf, size_t buf_
 		.host_cpus = cpus > 0 ? (unsigned)cpus : 1,
 		.idmap_base = 100000,
 		.idmap_count = 65536,
+		.start_helper = helper,
 	};
 }

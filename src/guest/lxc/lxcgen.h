@@ -14,6 +14,9 @@ struct ct_lxc_env {
 	unsigned host_cpus;       /* for cores → cpuset */
 	uint32_t idmap_base;      /* 100000 */
 	uint32_t idmap_count;     /* 65536 */
+	/* berthd-lxc-start (the start helper whose fork becomes liblxc's monitor); NULL: start
+	 * from this process */
+	const char *start_helper;
 };
 
 /* Where the start worker mounts things (in the monitor's private mount namespace), so the

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysinfo.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -136,6 +137,26 @@ mount_volumes(const struct ct_config *c, const struct ct_lxc_env *env,
 	return 0;
 }
 
+/* Start through berthd-lxc-start, which inherits this process's mount namespace. */
+static bool
+run_start_helper(const struct ct_lxc_env *env, unsigned vmid)
+{
+	char name[16];
+	snprintf(name, sizeof(name), "%u", vmid);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		return false;
+	if (pid == 0) {
+		execl(env->start_helper, "berthd-lxc-start", env->lxcpath, name, (char *)NULL);
+		_exit(127);
+	}
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 int
 ct_start(const struct ct_config *c, const struct ct_lxc_env *env, const struct storage_config *scfg,
          ct_log_fn log, void *userdata, struct error *err)
@@ -153,16 +174,21 @@ ct_start(const struct ct_config *c, const struct ct_lxc_env *env, const struct s
 	if (r < 0)
 		return r;
 
-	struct lxc_container *lc = ct_open(env->lxcpath, c->vmid, err);
-	if (!lc)
-		return -ENOMEM;
-	lc->want_daemonize(lc, true);
-	/* the monitor must not keep the task log, the store or the daemon's sockets */
-	lc->want_close_all_fds(lc, true);
-	bool ok = lc->start(lc, 0, NULL);
-	if (ok && !lc->is_running(lc))
-		ok = lc->wait(lc, "RUNNING", 10);
-	lxc_container_put(lc);
+	bool ok;
+	if (env->start_helper && access(env->start_helper, X_OK) == 0) {
+		ok = run_start_helper(env, c->vmid);
+	} else {
+		struct lxc_container *lc = ct_open(env->lxcpath, c->vmid, err);
+		if (!lc)
+			return -ENOMEM;
+		lc->want_daemonize(lc, true);
+		/* the monitor must not keep the task log, the store or the daemon's sockets */
+		lc->want_close_all_fds(lc, true);
+		ok = lc->start(lc, 0, NULL);
+		if (ok && !lc->is_running(lc))
+			ok = lc->wait(lc, "RUNNING", 10);
+		lxc_container_put(lc);
+	}
 	if (!ok) {
 		log_tail(logpath, log, userdata);
 		ct_cleanup_stopped(env, c->vmid);
