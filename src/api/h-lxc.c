@@ -388,6 +388,19 @@ check_key_privs(struct api_call *c, unsigned vmid, const char *key, const char *
 	if (ct_is_net_key(key, NULL) || streq(key, "nameserver") || streq(key, "searchdomain") ||
 	    streq(key, "hostname"))
 		return api_check_privs(c, vpath, "VM.Config.Network", false);
+	if (ct_is_volume_key(key) && value && !api_is_root(c)) {
+		/* host paths (bind and device mount points) are root's */
+		struct ct_mount m = { 0 };
+		struct error me = { 0 };
+		bool host = ct_mount_parse(key, value, &m, &me) >= 0 && m.type != CT_MP_VOLUME;
+		bool bind = m.type == CT_MP_BIND;
+		ct_mount_done(&m);
+		if (host)
+			return api_fail(c, 403,
+			                "Permission check failed (mount point type %s is only "
+			                "allowed for root@pam)",
+			                bind ? "bind" : "device");
+	}
 	if (ct_is_volume_key(key) || startswith(key, "unused"))
 		return api_check_privs(c, vpath, "VM.Config.Disk", false);
 	if (streq(key, "unprivileged"))
@@ -488,11 +501,21 @@ lxc_create(struct api_call *c)
 			break;
 		if (strv_contains(create_only, key))
 			continue;
+		/* PVE ignores unusedN on create: a new CT must not adopt a volume it would
+		 * free on destroy */
+		if (startswith(key, "unused")) {
+			log_info("CT %u: ignoring '%s', cannot create with unused volume", vmid,
+			         key);
+			continue;
+		}
 		_cleanup_free_ char *text =
 		        json_is_string(v) ? xstrdup(json_string_value(v))
 		        : json_is_real(v) ? xasprintf("%g", json_real_value(v))
 		                          : xasprintf("%lld", (long long)json_integer_value(v));
-		r = check_key_privs(c, vmid, key, text, unprivileged);
+		/* 'unprivileged' was checked above (Sys.Modify for 0), as PVE extracts it
+		 * before the per-key checks: Ansible always sends it */
+		if (!streq(key, "unprivileged"))
+			r = check_key_privs(c, vmid, key, text, unprivileged);
 		if (r < 0)
 			break;
 		if (ct_is_volume_key(key)) {
@@ -662,6 +685,14 @@ lxc_config_get(struct api_call *c)
 			json_object_set(o, k, json_object_get(p, k));
 			json_decref(p);
 		}
+		if (gc->pending->description)
+			json_object_set_new(o, "description",
+			                    json_string(gc->pending->description));
+		/* and pending deletions ("!key" when forced), as load_current_config does */
+		const char *del = guestconf_get(gc->pending, "delete");
+		_cleanup_(strv_freep) char **keys = del ? split_list(del) : NULL;
+		for (char **k = keys; k && *k; k++)
+			json_object_del(o, (*k)[0] == '!' ? *k + 1 : *k);
 	}
 	json_object_set_new(o, "digest", json_string(digest));
 	c->data = o;
@@ -677,6 +708,55 @@ hot_key(const char *key)
 		                           "tags",        "protection",   "hostname",
 		                           "nameserver",  "searchdomain", NULL };
 	return strv_contains(hot, key);
+}
+
+/* Limits a running CT takes at once (PVE's vmconfig_hotplug_pending: cgroup writes). */
+static const char *const live_keys[] = { "memory", "swap", "cpulimit", "cpuunits", NULL };
+
+/* Apply the pending limits of a running CT to its cgroup. On success the keys move from the
+ * pending section into the config (*gcp is replaced); on failure they stay pending and err
+ * says why, as PVE's "unable to hotplug <key>". */
+static int
+hotplug_limits(unsigned vmid, struct guestconf **gcp, struct error *err)
+{
+	struct guestconf *gc = *gcp;
+	const char *first = NULL;
+	for (const char *const *k = live_keys; *k && !first; k++)
+		if (gc->pending && (guestconf_get(gc->pending, *k) ||
+		                    guestconf_pending_delete_has(gc, *k, NULL)))
+			first = *k;
+	if (!first)
+		return 0;
+	struct guestconf *next = guestconf_dup(gc);
+	for (const char *const *k = live_keys; *k; k++) {
+		const char *v = guestconf_get(next->pending, *k);
+		if (v) {
+			_cleanup_free_ char *value = xstrdup(v);
+			guestconf_set(&next->main, *k, value);
+			guestconf_unset(next->pending, *k);
+		} else if (guestconf_pending_delete_has(next, *k, NULL)) {
+			guestconf_unset(&next->main, *k);
+			guestconf_pending_delete_remove(next, *k);
+		}
+	}
+	guestconf_prune_pending(next);
+	struct ct_config *cc = NULL;
+	int r = ct_conf_typed(next, vmid, &cc, err);
+	if (r >= 0) {
+		_cleanup_free_ char *rel = xasprintf("lxc/%u", vmid);
+		r = cg_apply_limits(ct_cg_host(), rel, cc->memory, cc->swap, cc->cpulimit,
+		                    cc->cpuunits, err);
+		if (r < 0)
+			error_prefix(err, "unable to hotplug %s", first);
+	}
+	ct_config_free(cc);
+	if (r < 0) {
+		guestconf_free(next);
+		return r;
+	}
+	guestconf_free(gc);
+	*gcp = next;
+	return 0;
 }
 
 static int
@@ -843,6 +923,11 @@ lxc_config_put(struct api_call *c)
 		if (r < 0)
 			c->err.status = 400;
 	}
+	/* limits of a running CT apply at once; what fails stays pending (and is reported
+	 * after the config is saved, as PVE) */
+	struct error hot_err = { 0 };
+	if (r >= 0 && running)
+		(void)hotplug_limits(vmid, &gc, &hot_err);
 	if (r >= 0)
 		r = ct_conf_save(ctx->store, ctx->node, vmid, gc, digest, &c->err);
 	guestconf_free(gc);
@@ -850,6 +935,8 @@ lxc_config_put(struct api_call *c)
 	json_decref(sets);
 	if (r < 0)
 		return r;
+	if (hot_err.code)
+		return api_fail(c, 500, "%s", hot_err.msg);
 	c->data = json_null();
 	return 0;
 }

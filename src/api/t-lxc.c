@@ -67,42 +67,41 @@ load_locked(struct ct_task *t, struct store_lock **ret_lock, struct guestconf **
 	return r;
 }
 
-/* ---- vzstart ---- */
+/* ---- pending changes ---- */
 
-static int
-start_ct(struct ct_task *t, const struct ct_config *cc, struct error *err)
+/* Move the pending section into the main one; false when nothing was pending. */
+static bool
+merge_pending(struct guestconf *gc)
 {
-	task_log(t->w, "starting CT %u", t->vmid);
-	return ct_start(cc, &t->lxc, t->scfg, log_line, t->w, err);
-}
-
-int
-ct_start_task_run(struct task_worker *w, json_t *params, struct error *err)
-{
-	struct ct_task t = { 0 };
-	int r = ct_task_init(&t, w, params, err);
-	struct store_lock *lk = NULL;
-	struct guestconf *gc = NULL;
-	struct ct_config *cc = NULL;
-	if (r >= 0)
-		r = load_locked(&t, &lk, &gc, &cc, NULL, err);
-	if (r >= 0 && !json_integer_value(json_object_get(params, "skiplock")))
-		r = ct_check_lock(gc, err);
-	if (r >= 0 && cc->template)
-		r = error_set(err, EINVAL, "CT %u is a template - cannot start", t.vmid);
-	if (r >= 0) {
-		if (json_integer_value(json_object_get(params, "debug")))
-			cc->debug = true;
-		r = start_ct(&t, cc, err);
+	struct guestconf_section *p = gc->pending;
+	if (!p)
+		return false;
+	for (size_t i = 0; i < p->n_items; i++) {
+		const char *k = p->items[i].key;
+		if (!streq(k, "delete"))
+			guestconf_set(&gc->main, k, p->items[i].value);
 	}
-	ct_config_free(cc);
-	guestconf_free(gc);
-	store_unlock(lk);
-	ct_task_done(&t);
-	return r;
+	const char *del = guestconf_get(p, "delete");
+	if (del) {
+		char **keys = split_list(del);
+		for (char **k = keys; *k; k++)
+			guestconf_unset(&gc->main, (*k)[0] == '!' ? *k + 1 : *k);
+		strv_free(keys);
+	}
+	if (p->description)
+		guestconf_set_description(&gc->main, p->description);
+	/* drop the whole section */
+	for (size_t i = 0; i < p->n_items; i++) {
+		free(p->items[i].key);
+		free(p->items[i].value);
+	}
+	p->n_items = 0;
+	guestconf_set_description(p, NULL);
+	guestconf_prune_pending(gc);
+	return true;
 }
 
-/* Apply the pending section once the CT is stopped (PVE's vmconfig_apply_pending at stop). */
+/* Apply the pending section once the CT is stopped, so the config reads as what runs next. */
 static void
 apply_pending(struct ct_task *t)
 {
@@ -112,30 +111,7 @@ apply_pending(struct ct_task *t)
 	struct error err = { 0 };
 	if (load_locked(t, &lk, &gc, NULL, digest, &err) < 0)
 		return;
-	if (gc->pending) {
-		for (size_t i = 0; i < gc->pending->n_items; i++) {
-			const char *k = gc->pending->items[i].key;
-			if (!streq(k, "delete"))
-				guestconf_set(&gc->main, k, gc->pending->items[i].value);
-		}
-		const char *del = guestconf_get(gc->pending, "delete");
-		if (del) {
-			char **keys = split_list(del);
-			for (char **k = keys; *k; k++)
-				guestconf_unset(&gc->main, (*k)[0] == '!' ? *k + 1 : *k);
-			strv_free(keys);
-		}
-		if (gc->pending->description)
-			guestconf_set_description(&gc->main, gc->pending->description);
-		struct guestconf_section *p = gc->pending;
-		/* drop the whole section */
-		for (size_t i = 0; i < p->n_items; i++) {
-			free(p->items[i].key);
-			free(p->items[i].value);
-		}
-		p->n_items = 0;
-		guestconf_set_description(p, NULL);
-		guestconf_prune_pending(gc);
+	if (merge_pending(gc)) {
 		if (ct_conf_save(t->env->store, t->env->node, t->vmid, gc, digest, &err) < 0)
 			task_warn(t->w, "unable to apply pending changes: %s", err.msg);
 		else
@@ -143,6 +119,60 @@ apply_pending(struct ct_task *t)
 	}
 	guestconf_free(gc);
 	store_unlock(lk);
+}
+
+/* ---- vzstart ---- */
+
+static int
+start_ct(struct ct_task *t, const struct ct_config *cc, struct error *err)
+{
+	task_log(t->w, "starting CT %u", t->vmid);
+	return ct_start(cc, &t->lxc, t->scfg, log_line, t->w, err);
+}
+
+/* Start under the CT's lock. Pending changes apply first, as PVE's vm_start does: a CT that
+ * stopped without a task (poweroff inside) still has them. */
+static int
+start_locked(struct ct_task *t, bool skiplock, bool debug, struct error *err)
+{
+	struct store_lock *lk = NULL;
+	struct guestconf *gc = NULL;
+	struct ct_config *cc = NULL;
+	char digest[STORE_DIGEST_LEN + 1];
+	int r = load_locked(t, &lk, &gc, &cc, digest, err);
+	if (r >= 0 && !skiplock)
+		r = ct_check_lock(gc, err);
+	if (r >= 0 && cc->template)
+		r = error_set(err, EINVAL, "CT %u is a template - cannot start", t->vmid);
+	if (r >= 0 && merge_pending(gc)) {
+		r = ct_conf_save(t->env->store, t->env->node, t->vmid, gc, digest, err);
+		if (r >= 0) {
+			task_log(t->w, "applied pending changes");
+			ct_config_free(cc);
+			cc = NULL;
+			r = ct_conf_typed(gc, t->vmid, &cc, err);
+		}
+	}
+	if (r >= 0) {
+		cc->debug = debug;
+		r = start_ct(t, cc, err);
+	}
+	ct_config_free(cc);
+	guestconf_free(gc);
+	store_unlock(lk);
+	return r;
+}
+
+int
+ct_start_task_run(struct task_worker *w, json_t *params, struct error *err)
+{
+	struct ct_task t = { 0 };
+	int r = ct_task_init(&t, w, params, err);
+	if (r >= 0)
+		r = start_locked(&t, json_integer_value(json_object_get(params, "skiplock")) != 0,
+		                 json_integer_value(json_object_get(params, "debug")) != 0, err);
+	ct_task_done(&t);
+	return r;
 }
 
 /* ---- vzstop / vzshutdown / vzreboot / vzsuspend / vzresume ---- */
@@ -170,8 +200,13 @@ power_task(struct task_worker *w, json_t *params, enum power_op op, struct error
 		break;
 	}
 	case OP_REBOOT: {
+		/* PVE's vm_reboot: a shutdown that ends in a hard stop after the timeout, then a
+		 * fresh start, which applies pending changes */
 		json_t *to = json_object_get(params, "timeout");
-		r = ct_reboot(&t.lxc, t.vmid, to ? (unsigned)json_integer_value(to) : 0, err);
+		r = ct_shutdown(&t.lxc, t.vmid, to ? (unsigned)json_integer_value(to) : 60, true,
+		                err);
+		if (r >= 0)
+			r = start_locked(&t, true, false, err);
 		break;
 	}
 	case OP_SUSPEND:
@@ -218,6 +253,22 @@ ct_resume_task_run(struct task_worker *w, json_t *params, struct error *err)
 }
 
 /* ---- vzdestroy ---- */
+
+/* Does volid belong to vmid? PVE frees only a CT's own volumes (delete_mountpoint_volume):
+ * a config may name another guest's volume (unusedN set by hand, an existing volume as mpN). */
+static bool
+volume_owned_by(struct ct_task *t, const char *volid, unsigned vmid)
+{
+	const struct storage *s = NULL;
+	struct volname v;
+	struct error e = { 0 };
+	if (storage_resolve(t->scfg, volid, &s, &v, &e) < 0)
+		return true; /* storage gone or name unknown: storage_free reports it */
+	if (v.vmid == vmid)
+		return true;
+	task_warn(t->w, "ignore deletion of '%s', CT %u isn't the owner!", volid, vmid);
+	return false;
+}
 
 /* The volumes a config owns: rootfs, volume mount points, unusedN. */
 static char **
@@ -304,6 +355,8 @@ ct_destroy_task_run(struct task_worker *w, json_t *params, struct error *err)
 		char **vols = owned_volumes(gc);
 		for (char **v = vols; v && *v; v++) {
 			struct error e = { 0 };
+			if (!volume_owned_by(&t, *v, t.vmid))
+				continue;
 			if (storage_free(t.scfg, *v, &e) < 0 && e.code != ENOENT)
 				task_warn(w, "unable to free volume '%s': %s", *v, e.msg);
 			else
@@ -531,6 +584,8 @@ ct_create_task_run(struct task_worker *w, json_t *params, struct error *err)
 	json_t *v;
 	json_array_foreach (old, i, v) {
 		struct error e = { 0 };
+		if (!volume_owned_by(&t, json_string_value(v), t.vmid))
+			continue;
 		if (storage_free(t.scfg, json_string_value(v), &e) < 0 && e.code != ENOENT)
 			task_warn(w, "unable to free old volume '%s': %s", json_string_value(v),
 			          e.msg);

@@ -6,6 +6,7 @@
 #include "basic/strbuf.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -353,6 +354,85 @@ cg_limit_items(const struct cg_host *h, uint64_t memory_mib, uint64_t swap_mib, 
 	if (h->present[CG_CPUSET] && cpuset && *cpuset)
 		fn(h->v1[CG_CPUSET] ? "lxc.cgroup.cpuset.cpus" : "lxc.cgroup2.cpuset.cpus", cpuset,
 		   userdata);
+}
+
+/* ---- changing a running guest's limits ---- */
+
+struct cg_write {
+	char *file; /* "memory.max", relative to the controller's directory */
+	enum cg_controller ctrl;
+	char *value;
+	int result; /* 1 = not written yet, 0 = written, -errno */
+};
+
+struct cg_writes {
+	struct cg_write w[8];
+	size_t n;
+};
+
+static void
+collect_write(const char *key, const char *value, void *userdata)
+{
+	struct cg_writes *ws = userdata;
+	const char *file = startswith(key, "lxc.cgroup2.") ? key + strlen("lxc.cgroup2.")
+	                   : startswith(key, "lxc.cgroup.") ? key + strlen("lxc.cgroup.")
+	                                                      : NULL;
+	if (!file || ws->n == ARRAY_SIZE(ws->w))
+		return;
+	size_t len = strcspn(file, ".");
+	for (enum cg_controller c = 0; c < _CG_CONTROLLER_MAX; c++)
+		if (v1_names[c] && strlen(v1_names[c]) == len && strncmp(file, v1_names[c], len) == 0) {
+			ws->w[ws->n++] = (struct cg_write){ xstrdup(file), c, xstrdup(value), 1 };
+			return;
+		}
+}
+
+static int
+write_one(const struct cg_host *h, const char *rel, const struct cg_write *w)
+{
+	_cleanup_free_ char *dir = cg_path(h, w->ctrl, rel);
+	if (!dir)
+		return -ENOENT;
+	_cleanup_free_ char *path = xasprintf("%s/%s", dir, w->file);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return negative_errno();
+	if (write(fd, w->value, strlen(w->value)) < 0)
+		return negative_errno();
+	return 0;
+}
+
+int
+cg_apply_limits(const struct cg_host *h, const char *rel, uint64_t memory_mib, uint64_t swap_mib,
+                double cpulimit, unsigned cpuunits, struct error *err)
+{
+	struct cg_writes ws = { .n = 0 };
+	cg_limit_items(h, memory_mib, swap_mib, cpulimit, cpuunits, NULL, collect_write, &ws);
+	/* what the start leaves at the kernel's default must be reset explicitly here */
+	if (h->present[CG_CPU] && cpulimit <= 0) {
+		if (h->v1[CG_CPU])
+			collect_write("lxc.cgroup.cpu.cfs_quota_us", "-1", &ws);
+		else
+			collect_write("lxc.cgroup2.cpu.max", "max 100000", &ws);
+	}
+	if (h->present[CG_CPU] && cpuunits == 0)
+		collect_write(h->v1[CG_CPU] ? "lxc.cgroup.cpu.shares" : "lxc.cgroup2.cpu.weight",
+		              h->v1[CG_CPU] ? "1024" : "100", &ws);
+	/* two passes: v1 memory and memsw limits must be written in the order that keeps
+	 * memsw >= memory, which depends on whether they grow or shrink */
+	int r = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < ws.n; i++)
+			if (ws.w[i].result != 0)
+				ws.w[i].result = write_one(h, rel, &ws.w[i]);
+	for (size_t i = 0; i < ws.n; i++) {
+		if (r == 0 && ws.w[i].result < 0)
+			r = error_errno(err, ws.w[i].result, "unable to write %s of %s",
+			                ws.w[i].file, rel);
+		free(ws.w[i].file);
+		free(ws.w[i].value);
+	}
+	return r;
 }
 
 /* A single-value file: a number, or "max" (= 0, unlimited). ret_ok tells whether the file

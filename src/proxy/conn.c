@@ -45,7 +45,7 @@ peer_address(int fd, char out[INET6_ADDRSTRLEN])
 	}
 }
 
-static void
+void
 conn_kill(struct conn *c)
 {
 	/* asynchronous: safe from the sweep and from other connections' callbacks */
@@ -110,6 +110,7 @@ conn_close(struct proxy *p, struct conn *c)
 	if (c->file_fd >= 0)
 		close(c->file_fd);
 	c->upload = upload_free(c->upload);
+	c->ws = wsrelay_free(c->ws);
 	free(c->body);
 	free(c->decoded);
 	sb_free(&c->in);
@@ -172,6 +173,14 @@ conn_deliver(struct conn *c, struct frame *f)
 		c->linger = http_request_has_body(&c->parser.req);
 		if (status == 200) {
 			upload_go(c->proxy, c);
+			return;
+		}
+	}
+	if (c->ws) {
+		/* no keep-alive after a refused upgrade: the client may be sending frames */
+		c->close_after = true;
+		if (status == 200) {
+			wsrelay_start(c, f);
 			return;
 		}
 	}
@@ -264,6 +273,23 @@ upload_preflight(struct proxy *p, struct conn *c, const char *boundary)
 	return -1;
 }
 
+/* A console websocket's head: check the handshake, then ask the root daemon for the stream
+ * to relay (wsrelay_start takes over with its answer). */
+static int
+websocket_request(struct proxy *p, struct conn *c)
+{
+	int status;
+	const char *reason;
+	c->ws = wsrelay_new(c, &status, &reason);
+	if (!c->ws)
+		return early_error(c, status, reason);
+	/* nothing is read until the answer: the client's first frames wait in the kernel */
+	lws_rx_flow_control(c->wsi, 0);
+	if (upstream_websocket(p, c) < 0)
+		return early_error(c, 400, "invalid characters in request header");
+	return -1;
+}
+
 /* The root daemon let the upload come: stream its body into a temporary file. */
 static void
 upload_go(struct proxy *p, struct conn *c)
@@ -331,6 +357,8 @@ on_head(struct proxy *p, struct conn *c)
 		c->head_only = streq(r->method, "HEAD");
 		break;
 	}
+	if (c->route == ROUTE_API && r->upgrade_to && proxy_console_path(c->decoded))
+		return websocket_request(p, c);
 	char boundary[MP_MAX_BOUNDARY + 1];
 	if (c->route == ROUTE_API && streq(r->method, "POST") && proxy_upload_path(c->decoded) &&
 	    multipart_boundary(r->content_type, boundary) == 0)
@@ -423,6 +451,8 @@ conn_rx(struct proxy *p, struct conn *c, const void *in, size_t len)
 		lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
 		c->lws_timeout_off = true;
 	}
+	if (c->state == CONN_WEBSOCKET)
+		return wsrelay_client_rx(c, in, len);
 	if (c->state == CONN_LINGER || c->close_after)
 		return 0; /* an answer is out or on its way and the connection ends: discard */
 	if (c->over_cap) {
@@ -487,6 +517,8 @@ conn_writeable(struct proxy *p, struct conn *c)
 	unsigned char *start = buf + LWS_PRE;
 	size_t n = 0, k;
 
+	if (c->state == CONN_WEBSOCKET)
+		return wsrelay_client_writeable(c);
 	if (c->state == CONN_LINGER)
 		return 0;
 	k = MIN(c->out.len - c->out_off, (size_t)PROXY_SEND_CHUNK);
@@ -555,6 +587,7 @@ conn_timeout(struct conn *c)
 		break;
 	case CONN_WRITE:
 	case CONN_LINGER:
+	case CONN_WEBSOCKET: /* a stalled write or an unanswered close */
 		conn_kill(c);
 		break;
 	}

@@ -54,6 +54,17 @@ proxy_upload_path(const char *decoded)
 	return s && streq(s, "upload");
 }
 
+bool
+proxy_console_path(const char *decoded)
+{
+	const char *s = skip_segment(after(decoded, "/api2/json/nodes/"));
+	const char *guest = after(s, "lxc/");
+	if (!guest)
+		guest = after(s, "qemu/");
+	s = skip_segment(guest);
+	return s && streq(s, "vncwebsocket");
+}
+
 const char *
 static_relpath(const char *decoded)
 {

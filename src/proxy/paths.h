@@ -22,6 +22,10 @@ enum proxy_route proxy_route_path(const char *decoded, char *ret_format);
  * slash between segments): its multipart body is streamed to a file, not buffered. */
 bool proxy_upload_path(const char *decoded);
 
+/* True for a console websocket URL, /api2/json/nodes/<node>/(lxc|qemu)/<vmid>/vncwebsocket
+ * (decoded, one slash between segments): with "Upgrade: websocket" it becomes a relay. */
+bool proxy_console_path(const char *decoded);
+
 /* The file a decoded static path names, relative to the www directory ("/" is
  * "index.html"), or NULL when the path is refused: segments "." and "..", empty segments,
  * hidden names, backslashes, control characters, or a trailing '/'. */

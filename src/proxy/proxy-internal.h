@@ -1,5 +1,6 @@
 /* State shared by the proxy's parts: the process (struct proxy), client connections
- * (conn.c), the root daemon link (upstream.c), static files (static.c), privileges. */
+ * (conn.c), the root daemon link (upstream.c), static files (static.c), console websocket
+ * relays (wsrelay.c), privileges. */
 #pragma once
 
 #include "basic/error.h"
@@ -20,6 +21,9 @@
 #define PROXY_OVER_CAP  32
 #define PROXY_SLOT_BITS 10 /* request id = sequence << PROXY_SLOT_BITS | slot */
 #define PROXY_KA_MARGIN 20 /* keep-alive is dropped this close to the cap (PVE does) */
+/* Console websockets at once (each holds a second descriptor: its console stream); more get
+ * 503. Counted into the descriptor limit. */
+#define PROXY_MAX_RELAYS 256
 
 /* Timeouts in milliseconds. */
 #define TIMEOUT_HEAD      (10 * 1000)  /* TLS handshake and request head (slowloris) */
@@ -39,9 +43,11 @@ enum conn_state {
 	CONN_UPSTREAM,  /* waiting for the root daemon's answer */
 	CONN_WRITE,     /* writing a response */
 	CONN_LINGER,    /* response sent, write side shut, discarding input until EOF */
+	CONN_WEBSOCKET, /* upgraded: relaying a console (wsrelay.c); no HTTP timeouts */
 };
 
 struct proxy;
+struct wsrelay;
 
 /* An upload in progress (upload.c). */
 struct upload {
@@ -81,6 +87,7 @@ struct conn {
 	int file_fd; /* static file being sent, -1 */
 	uint64_t file_left;
 	struct upload *upload; /* the request is an upload (from its head on) */
+	struct wsrelay *ws;    /* the request is a websocket upgrade (from its head on) */
 
 	struct http_parser parser;
 };
@@ -104,6 +111,7 @@ struct proxy {
 	struct conn *conns; /* list head */
 	unsigned n_conns;   /* including those over the cap */
 	bool trim_pending;  /* connections were freed since the last malloc_trim */
+	unsigned n_relays;  /* websocket upgrades, from their request on */
 	struct conn *slots[PROXY_MAX_CONNS];
 	unsigned free_slots[PROXY_MAX_CONNS];
 	unsigned n_free;
@@ -122,6 +130,8 @@ void conn_sweep(struct proxy *p);
 void conn_deliver(struct conn *c, struct frame *f);
 /* Queue a bodyless error response; the connection closes after it. */
 void conn_respond_error(struct conn *c, int status, const char *message);
+/* Close the connection from the loop's next turn (safe from any callback). */
+void conn_kill(struct conn *c);
 
 /* upstream.c */
 int upstream_connect(struct proxy *p, const char *path, struct error *e);
@@ -132,6 +142,8 @@ int upstream_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
 int upstream_forward(struct proxy *p, struct conn *c);
 /* An upload's head, asking whether its body may come ("preflight"); -EINVAL as above. */
 int upstream_preflight(struct proxy *p, struct conn *c);
+/* A console websocket's head ("websocket":true), asking for the stream to relay. */
+int upstream_websocket(struct proxy *p, struct conn *c);
 /* A completed upload: its fields as the urlencoded body, its file's descriptor attached
  * (taken from c->upload). */
 int upstream_forward_upload(struct proxy *p, struct conn *c);
@@ -153,6 +165,21 @@ struct static_file {
  * leaving it. -ENOENT for anything that must look absent (refused names, directories,
  * symlinks, escapes), other -errno on failure. */
 int static_open(int www_fd, const char *decoded, struct static_file *ret);
+
+/* wsrelay.c: console websockets (docs/internals.md, "Consoles") */
+/* A relay for c's upgrade request, or NULL with *ret_status and *ret_reason saying why not
+ * (400 for a bad handshake, 503 over PROXY_MAX_RELAYS). */
+struct wsrelay *wsrelay_new(struct conn *c, int *ret_status, const char **ret_reason);
+struct wsrelay *wsrelay_free(struct wsrelay *ws);
+/* The root daemon's 200 answer to c's upgrade: its descriptor becomes the relayed stream and
+ * c switches protocols (or gets a 502 when the answer carries no stream). */
+void wsrelay_start(struct conn *c, struct frame *f);
+/* The client connection's callbacks in CONN_WEBSOCKET. */
+int wsrelay_client_rx(struct conn *c, const void *in, size_t len);
+int wsrelay_client_writeable(struct conn *c);
+/* The console stream's callbacks (protocol "berth-console"). */
+int wsrelay_stream_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                            size_t len);
 
 /* upload.c */
 struct upload *upload_new(const char *boundary);

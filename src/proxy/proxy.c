@@ -31,6 +31,7 @@ static const struct lws_protocols protocols[] = {
 	  .tx_packet_size = PROXY_SEND_CHUNK },
 	{ .name = "berth-upstream", .callback = upstream_callback },
 	{ .name = "berth-signal", .callback = signal_callback },
+	{ .name = "berth-console", .callback = wsrelay_stream_callback },
 	{ 0 },
 };
 
@@ -197,7 +198,7 @@ set_fd_limit(void)
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return negative_errno();
-	rlim_t want = PROXY_MAX_CONNS + PROXY_OVER_CAP + 64;
+	rlim_t want = PROXY_MAX_CONNS + PROXY_OVER_CAP + PROXY_MAX_RELAYS + 64;
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
 		rl.rlim_max = want; /* only root may raise it; checked below */
 	rl.rlim_cur = want;

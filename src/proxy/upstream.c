@@ -140,17 +140,30 @@ upstream_forward(struct proxy *p, struct conn *c)
 	return 0;
 }
 
-int
-upstream_preflight(struct proxy *p, struct conn *c)
+/* A request head without its body, marked with flag (true). */
+static int
+forward_head(struct proxy *p, struct conn *c, const char *flag, enum conn_state state)
 {
 	uint64_t id;
 	json_t *h = request_header(p, c, NULL, &id);
 	if (!h)
 		return -EINVAL;
-	json_object_set_new(h, "preflight", json_true());
+	json_object_set_new(h, flag, json_true());
 	frame_writer_push(&p->up_out, h, NULL, 0, NULL, 0);
-	sent(p, c, id, CONN_PREFLIGHT);
+	sent(p, c, id, state);
 	return 0;
+}
+
+int
+upstream_preflight(struct proxy *p, struct conn *c)
+{
+	return forward_head(p, c, "preflight", CONN_PREFLIGHT);
+}
+
+int
+upstream_websocket(struct proxy *p, struct conn *c)
+{
+	return forward_head(p, c, "websocket", CONN_UPSTREAM);
 }
 
 int

@@ -766,6 +766,55 @@ cmp_mount(const void *a, const void *b)
 }
 
 static int
+cmp_mount_path(const void *a, const void *b, void *mps)
+{
+	const struct ct_mount *m = mps;
+	return strcmp(m[*(const size_t *)a].mp, m[*(const size_t *)b].mp);
+}
+
+size_t *
+ct_mount_order(const struct ct_config *c)
+{
+	if (c->n_mps == 0)
+		return NULL;
+	size_t *order = xcalloc(c->n_mps, sizeof(*order));
+	for (size_t i = 0; i < c->n_mps; i++)
+		order[i] = i;
+	qsort_r(order, c->n_mps, sizeof(*order), cmp_mount_path, c->mps);
+	return order;
+}
+
+/* The length of path without trailing slashes */
+static size_t
+trimmed_len(const char *path)
+{
+	size_t n = strlen(path);
+	while (n > 0 && path[n - 1] == '/')
+		n--;
+	return n;
+}
+
+ssize_t
+ct_mount_parent(const struct ct_config *c, size_t i)
+{
+	const char *mine = c->mps[i].mp;
+	ssize_t best = -1;
+	size_t best_len = 0;
+	for (size_t j = 0; j < c->n_mps; j++) {
+		const char *p = c->mps[j].mp;
+		size_t n = trimmed_len(p);
+		if (j == i || n == 0 || n <= best_len || strncmp(mine, p, n) != 0 || mine[n] != '/')
+			continue;
+		size_t rest = strspn(mine + n, "/");
+		if (mine[n + rest] == '\0')
+			continue; /* the same path spelled with more slashes */
+		best = (ssize_t)j;
+		best_len = n;
+	}
+	return best;
+}
+
+static int
 cmp_net(const void *a, const void *b)
 {
 	const struct ct_net *x = a, *y = b;

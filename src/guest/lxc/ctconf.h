@@ -92,6 +92,12 @@ void ct_config_free(struct ct_config *c);
 int ct_mount_parse(const char *key, const char *value, struct ct_mount *ret, struct error *err);
 char *ct_mount_print(const struct ct_mount *m); /* canonical property string; caller frees */
 void ct_mount_done(struct ct_mount *m);
+/* The indexes of c->mps in mount order (by mount path, so /a comes before /a/b), as PVE's
+ * foreach_mountpoint; caller frees. NULL when there are none. */
+size_t *ct_mount_order(const struct ct_config *c);
+/* The index of the mount point whose path is the closest proper parent of mps[i]'s
+ * (component-wise: /a is a parent of /a/b, not of /ab), or -1 when it is the rootfs. */
+ssize_t ct_mount_parent(const struct ct_config *c, size_t i);
 
 int ct_net_parse(const char *key, const char *value, struct ct_net *ret, struct error *err);
 char *ct_net_print(const struct ct_net *n);

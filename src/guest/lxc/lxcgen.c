@@ -3,6 +3,7 @@
  * items are emitted from the tables below, so no lxcfs hook runs where lxcfs is not used. */
 #include "guest/lxc/lxcgen.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 
 struct item {
@@ -33,6 +34,23 @@ char *
 ct_rootfs_dir(const char *lxcpath, unsigned vmid)
 {
 	return xasprintf("%s/%u/rootfs", lxcpath, vmid);
+}
+
+const char ct_seccomp_rules[] = "2\n"
+                                "denylist\n"
+                                "reject_force_umount\n"
+                                "[all]\n"
+                                "kexec_load errno 1\n"
+                                "open_by_handle_at errno 1\n"
+                                "init_module errno 1\n"
+                                "finit_module errno 1\n"
+                                "delete_module errno 1\n"
+                                "keyctl errno 38\n";
+
+char *
+ct_seccomp_path(const char *lxcpath, unsigned vmid)
+{
+	return xasprintf("%s/%u/rules.seccomp", lxcpath, vmid);
 }
 
 char *
@@ -108,6 +126,33 @@ mount_options(const struct ct_mount *m, struct strbuf *o)
 		}
 }
 
+/* An IPv4 "address/prefix" with its broadcast address spelled out: left to itself, liblxc
+ * 5.0.2 (Debian 12) gave 10.0.0.12/24 the broadcast 0.0.0.255. Prefixes of 31 and 32 have
+ * no broadcast (as with `ip addr add ... brd +`). */
+static void
+emit_ipv4(struct gen *g, const char *key, const char *cidr)
+{
+	const char *slash = strchr(cidr, '/');
+	char addr[INET_ADDRSTRLEN], bcast[INET_ADDRSTRLEN];
+	size_t len = (size_t)(slash - cidr);
+	char *end = NULL;
+	unsigned long prefix = strtoul(slash + 1, &end, 10);
+	struct in_addr a;
+	if (len >= sizeof(addr) || *end || prefix > 30) {
+		emit(g, key, cidr);
+		return;
+	}
+	memcpy(addr, cidr, len);
+	addr[len] = '\0';
+	if (inet_pton(AF_INET, addr, &a) != 1) {
+		emit(g, key, cidr);
+		return;
+	}
+	struct in_addr b = { .s_addr = htonl(ntohl(a.s_addr) | (0xffffffffu >> prefix)) };
+	inet_ntop(AF_INET, &b, bcast, sizeof(bcast));
+	emitf(g, key, "%s %s", cidr, bcast);
+}
+
 static void
 emit_net(struct gen *g, const struct ct_config *c, const struct ct_net *n, bool unmanaged)
 {
@@ -130,7 +175,7 @@ emit_net(struct gen *g, const struct ct_config *c, const struct ct_net *n, bool 
 	 * others read the files written into the rootfs at create time. */
 	if (unmanaged) {
 		if (n->ip && strchr(n->ip, '/'))
-			emit(g, K("ipv4.address"), n->ip);
+			emit_ipv4(g, K("ipv4.address"), n->ip);
 		if (n->gw && n->ip && strchr(n->ip, '/'))
 			emit(g, K("ipv4.gateway"), n->gw);
 		if (n->ip6 && strchr(n->ip6, '/'))
@@ -159,7 +204,8 @@ ct_lxc_config(const struct ct_config *c, const struct ct_lxc_env *env, char **re
 		emitf(&g, "lxc.uts.name", "CT%u", c->vmid);
 	emit_items(&g, common_items, ARRAY_SIZE(common_items));
 	emitf(&g, "lxc.tty.max", "%u", c->tty);
-	emitf(&g, "lxc.seccomp.profile", "%s/config/common.seccomp", env->lxc_share);
+	_cleanup_free_ char *seccomp = ct_seccomp_path(env->lxcpath, c->vmid);
+	emit(&g, "lxc.seccomp.profile", seccomp);
 
 	if (unprivileged) {
 		emit(&g, "lxc.mount.auto", c->features.force_rw_sys ? "sys:rw" : "sys:mixed");
@@ -208,12 +254,16 @@ ct_lxc_config(const struct ct_config *c, const struct ct_lxc_env *env, char **re
 	emitf(&g, "lxc.rootfs.path", "dir:%s", rootfs);
 	if (c->rootfs.ro)
 		emit(&g, "lxc.rootfs.options", "ro");
-	for (size_t i = 0; i < c->n_mps; i++) {
-		const struct ct_mount *m = &c->mps[i];
+	/* Volumes and bind sources are mounted on staging directories by the start worker,
+	 * which also made every target exist without following symlinks: no create=dir, with
+	 * which liblxc would mkdir through a link planted in the rootfs onto the host. In path
+	 * order, so /a is mounted before /a/b. */
+	_cleanup_free_ size_t *order = ct_mount_order(c);
+	for (size_t k = 0; k < c->n_mps; k++) {
+		const struct ct_mount *m = &c->mps[order[k]];
 		_cleanup_free_ char *src =
-		        m->type == CT_MP_VOLUME
-		                ? ct_mount_staging_dir(env->lxcpath, c->vmid, m->key)
-		                : xstrdup(m->volume);
+		        m->type == CT_MP_DEVICE ? xstrdup(m->volume)
+		                                : ct_mount_staging_dir(env->lxcpath, c->vmid, m->key);
 		_cleanup_(sb_freep) struct strbuf opts = { 0 };
 		mount_options(m, &opts);
 		const char *target = m->mp;
@@ -224,7 +274,7 @@ ct_lxc_config(const struct ct_config *c, const struct ct_lxc_env *env, char **re
 			return error_set_status(err, 400, EINVAL,
 			                        "%s: paths with spaces are not supported", m->key);
 		}
-		emitf(&g, "lxc.mount.entry", "%s %s none rbind,create=dir%s 0 0", src, target,
+		emitf(&g, "lxc.mount.entry", "%s %s none rbind%s 0 0", src, target,
 		      sb_str(&opts));
 	}
 

@@ -25,6 +25,13 @@ struct ct_lxc_env {
 char *ct_rootfs_dir(const char *lxcpath, unsigned vmid);
 char *ct_mount_staging_dir(const char *lxcpath, unsigned vmid, const char *key);
 
+/* The seccomp policy every CT gets, written by the start worker to ct_seccomp_path(): the
+ * distribution's common.seccomp (no kernel modules, kexec, open_by_handle_at or forced
+ * umount) plus keyctl failing with ENOSYS, as Proxmox's lxc-pve: the kernel keyring is not
+ * namespaced, and systemd and other users fall back cleanly on ENOSYS. */
+extern const char ct_seccomp_rules[];
+char *ct_seccomp_path(const char *lxcpath, unsigned vmid); /* <lxcpath>/<vmid>/rules.seccomp */
+
 /* The config text. -EINVAL (400) for values liblxc would misread (control characters). */
 int ct_lxc_config(const struct ct_config *c, const struct ct_lxc_env *env, char **ret,
                   struct error *err);

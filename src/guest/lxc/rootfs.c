@@ -1050,3 +1050,82 @@ ct_rootfs_setup(const char *rootdir, const struct ct_setup *s, struct error *err
 		r = setup_network(&c, err);
 	return r < 0 ? r : 0;
 }
+
+/* ---- mount targets and bind sources ---- */
+
+/* One step of a no-follow walk: the directory `name` below dirfd (created when missing and
+ * create), as an O_PATH descriptor. `shown` is the path so far, for the error. */
+static int
+walk_step(int dirfd, const char *name, const char *shown, const struct ct_idmap *map, bool create,
+          struct error *err)
+{
+	if (streq(name, ".") || streq(name, ".."))
+		return error_set(err, EINVAL, "invalid path component '%s' in %s", name, shown);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0) {
+			struct stat st;
+			if (fstat(fd, &st) < 0) {
+				int r = negative_errno();
+				close(fd);
+				return error_errno(err, r, "unable to stat %s", shown);
+			}
+			if (S_ISDIR(st.st_mode))
+				return fd;
+			close(fd);
+			if (S_ISLNK(st.st_mode))
+				return error_set(err, ELOOP, "symlink encountered at: %s", shown);
+			return error_set(err, ENOTDIR, "not a directory: %s", shown);
+		}
+		if (errno != ENOENT || !create)
+			return error_errno(err, -errno, "unable to open %s", shown);
+		if (mkdirat(dirfd, name, 0755) < 0 && errno != EEXIST)
+			return error_errno(err, -errno, "unable to create %s", shown);
+		/* owned by the CT's root; fchownat without following, in case of a race */
+		uid_t uid = map->count ? map->uid_base : 0;
+		gid_t gid = map->count ? map->gid_base : 0;
+		if (fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+			return error_errno(err, -errno, "unable to chown %s", shown);
+	}
+	return error_set(err, EAGAIN, "%s keeps changing", shown);
+}
+
+static int
+walk_nofollow(int startfd, const char *path, const struct ct_idmap *map, bool create,
+              struct error *err)
+{
+	_cleanup_free_ char *copy = xstrdup(path);
+	_cleanup_(sb_freep) struct strbuf shown = { 0 };
+	int fd = fcntl(startfd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return error_errno(err, -errno, "unable to duplicate a descriptor");
+	char *save = NULL;
+	for (char *name = strtok_r(copy, "/", &save); name; name = strtok_r(NULL, "/", &save)) {
+		sb_putc(&shown, '/');
+		sb_puts(&shown, name);
+		int next = walk_step(fd, name, sb_str(&shown), map, create, err);
+		close(fd);
+		if (next < 0)
+			return next;
+		fd = next;
+	}
+	return fd;
+}
+
+int
+ct_mkdir_nofollow(int dirfd, const char *path, const struct ct_idmap *map, struct error *err)
+{
+	return walk_nofollow(dirfd, path, map, true, err);
+}
+
+int
+ct_open_nofollow(const char *path, struct error *err)
+{
+	if (path[0] != '/')
+		return error_set(err, EINVAL, "not an absolute path: %s", path);
+	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return error_errno(err, -errno, "unable to open /");
+	static const struct ct_idmap none = { 0 };
+	return walk_nofollow(root, path, &none, false, err);
+}

@@ -95,3 +95,18 @@ int ct_root_open(int rootfd, const char *path, int flags, mode_t mode);
 /* Read a regular file inside the rootfs (as ct_root_open), at most max bytes (-EFBIG beyond);
  * -ENOENT when missing, -EINVAL when not a regular file. *ret is NUL-terminated. */
 int ct_root_read_file(int rootfd, const char *path, size_t max, char **ret, size_t *ret_len);
+
+/* ---- mount targets and bind sources (no symlink is ever followed) ---- */
+
+/* Make the directory `path` ('/'-separated, relative to dirfd; leading slashes ignored)
+ * exist below dirfd, creating missing components 0755 owned by the map's root. No component
+ * may be a symlink (-ELOOP, "symlink encountered at: <path>") or other non-directory
+ * (-ENOTDIR); "." and ".." are refused (-EINVAL). PVE's walk_tree_nofollow: a hostile rootfs
+ * cannot lead the creation, or a later mount, onto the host. Returns an O_PATH descriptor of
+ * the directory. */
+int ct_mkdir_nofollow(int dirfd, const char *path, const struct ct_idmap *map, struct error *err);
+
+/* Open the absolute host path without following a symlink in any component (O_PATH), as PVE
+ * does for bind mount sources: a bind source cannot be swapped for a link between configuring
+ * and starting. Errors as ct_mkdir_nofollow, -ENOENT when missing. */
+int ct_open_nofollow(const char *path, struct error *err);

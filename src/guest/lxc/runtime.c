@@ -1,6 +1,7 @@
 /* Running containers: liblxc for control (task workers only), cgroups and /proc for
  * observation. See runtime.h. */
 #include "guest/lxc/runtime.h"
+#include "guest/lxc/rootfs.h"
 #include "basic/fileio.h"
 #include "storage/storage.h"
 
@@ -83,6 +84,10 @@ write_lxc_config(const struct ct_config *c, const struct ct_lxc_env *env, char *
 		r = ensure_dir(dir, 0711, err);
 	if (r < 0)
 		return r;
+	_cleanup_free_ char *seccomp = ct_seccomp_path(env->lxcpath, c->vmid);
+	r = write_file_replace(seccomp, ct_seccomp_rules, strlen(ct_seccomp_rules), 0600);
+	if (r < 0)
+		return error_errno(err, r, "unable to write '%s'", seccomp);
 	_cleanup_free_ char *logpath = xasprintf("%s/lxc.log", dir);
 	_cleanup_free_ char *full = xasprintf("%slxc.log.file = %s\nlxc.log.level = %s\n", text,
 	                                      logpath, c->debug ? "DEBUG" : "WARN");
@@ -96,8 +101,66 @@ write_lxc_config(const struct ct_config *c, const struct ct_lxc_env *env, char *
 	return 0;
 }
 
-/* Mount the rootfs and the volume mount points where the generated config expects them,
- * in this process's own mount namespace. */
+/* storage_mount, again while the kernel answers EBUSY: right after a stop the image's
+ * previous loop device and superblock can still be on their way out (a reboot starts at
+ * once), for a few milliseconds. */
+static int
+mount_volume(const struct storage_config *scfg, const char *volid, const char *target,
+             struct error *err)
+{
+	for (unsigned waited = 0;; waited += 10) {
+		struct error e = { 0 };
+		int r = storage_mount(scfg, volid, target, &e);
+		if (r >= 0 || e.code != EBUSY || waited >= 5000) {
+			if (r < 0)
+				*err = e;
+			return r;
+		}
+		usleep(10 * 1000);
+	}
+}
+
+/* Bind the host directory `source` onto dir: opened without following any symlink, then
+ * mounted through its descriptor, so the directory checked is the one mounted. */
+static int
+bind_source(const struct ct_mount *m, const char *dir, struct error *err)
+{
+	_cleanup_close_ int fd = ct_open_nofollow(m->volume, err);
+	if (fd < 0)
+		return error_prefix(err, "%s", m->key);
+	_cleanup_free_ char *proc = xasprintf("/proc/self/fd/%d", fd);
+	if (mount(proc, dir, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return error_errno(err, -errno, "%s: unable to bind mount %s", m->key, m->volume);
+	return 0;
+}
+
+/* Make mount point i's target exist below the rootfs (or below its parent mount point's
+ * staging directory when it nests in one), never through a symlink. */
+static int
+make_target(const struct ct_config *c, const struct ct_lxc_env *env, size_t i, int rootfd,
+            const struct ct_idmap *map, struct error *err)
+{
+	const struct ct_mount *m = &c->mps[i];
+	ssize_t parent = ct_mount_parent(c, i);
+	const char *rel = m->mp;
+	_cleanup_close_ int basefd = -1;
+	if (parent >= 0) {
+		const struct ct_mount *p = &c->mps[parent];
+		_cleanup_free_ char *dir = ct_mount_staging_dir(env->lxcpath, c->vmid, p->key);
+		basefd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (basefd < 0)
+			return error_errno(err, -errno, "%s: unable to open %s", m->key, dir);
+		rel += strlen(p->mp);
+	}
+	int fd = ct_mkdir_nofollow(basefd >= 0 ? basefd : rootfd, rel, map, err);
+	if (fd < 0)
+		return error_prefix(err, "%s: mount point %s", m->key, m->mp);
+	close(fd);
+	return 0;
+}
+
+/* Mount the rootfs, the volume mount points and bind sources where the generated config
+ * expects them, in this process's own mount namespace, and make every mount target exist. */
 static int
 mount_volumes(const struct ct_config *c, const struct ct_lxc_env *env,
               const struct storage_config *scfg, struct error *err)
@@ -113,26 +176,38 @@ mount_volumes(const struct ct_config *c, const struct ct_lxc_env *env,
 	int r = ensure_dir(rootfs, 0755, err);
 	if (r < 0)
 		return r;
-	r = storage_mount(scfg, c->rootfs.volume, rootfs, err);
+	r = mount_volume(scfg, c->rootfs.volume, rootfs, err);
 	if (r < 0)
 		return error_prefix(err, "rootfs");
 	if (c->n_mps == 0)
 		return 0;
+	_cleanup_close_ int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return error_errno(err, -errno, "unable to open %s", rootfs);
 	_cleanup_free_ char *mnt = xasprintf("%s/%u/mnt", env->lxcpath, c->vmid);
 	r = ensure_dir(mnt, 0711, err);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < c->n_mps; i++) {
-		const struct ct_mount *m = &c->mps[i];
-		if (m->type != CT_MP_VOLUME)
+	struct ct_idmap map = { 0 };
+	if (c->unprivileged)
+		map = (struct ct_idmap){ env->idmap_base, env->idmap_base, env->idmap_count };
+	_cleanup_free_ size_t *order = ct_mount_order(c);
+	for (size_t k = 0; k < c->n_mps; k++) {
+		const struct ct_mount *m = &c->mps[order[k]];
+		/* the target first: a parent mount point is mounted on its staging dir by now */
+		r = make_target(c, env, order[k], rootfd, &map, err);
+		if (r < 0)
+			return r;
+		if (m->type == CT_MP_DEVICE)
 			continue;
 		_cleanup_free_ char *dir = ct_mount_staging_dir(env->lxcpath, c->vmid, m->key);
 		r = ensure_dir(dir, 0755, err);
 		if (r < 0)
 			return r;
-		r = storage_mount(scfg, m->volume, dir, err);
+		r = m->type == CT_MP_BIND ? bind_source(m, dir, err)
+		                          : mount_volume(scfg, m->volume, dir, err);
 		if (r < 0)
-			return error_prefix(err, "%s", m->key);
+			return m->type == CT_MP_BIND ? r : error_prefix(err, "%s", m->key);
 	}
 	return 0;
 }
@@ -157,13 +232,25 @@ run_start_helper(const struct ct_lxc_env *env, unsigned vmid)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+/* Wait until liblxc's monitor of vmid has exited. It holds the mount namespace with the
+ * CT's volumes; mounting them again for a new start while it lingers failed with EBUSY
+ * (PVE's vm_stop waits for the monitor's command socket to close for the same reason). */
+static void
+wait_monitor_gone(const struct cg_host *cg, unsigned vmid)
+{
+	_cleanup_free_ char *mon = xasprintf("lxc.monitor/%u", vmid);
+	for (unsigned waited = 0; waited < 10000 && cg_populated(cg, mon); waited += 2)
+		usleep(2 * 1000);
+}
+
 int
 ct_start(const struct ct_config *c, const struct ct_lxc_env *env, const struct storage_config *scfg,
          ct_log_fn log, void *userdata, struct error *err)
 {
 	if (ct_running(env->cg, c->vmid))
 		return error_set(err, EEXIST, "CT %u already running", c->vmid);
-	/* leftovers of an earlier run that ended without cleanup */
+	/* leftovers of an earlier run that ended without cleanup (a poweroff inside) */
+	wait_monitor_gone(env->cg, c->vmid);
 	ct_cleanup_stopped(env, c->vmid);
 
 	_cleanup_free_ char *logpath = NULL;
@@ -217,12 +304,17 @@ ct_stop(const struct ct_lxc_env *env, unsigned vmid, struct error *err)
 	struct lxc_container *lc = ct_open(env->lxcpath, vmid, err);
 	if (!lc)
 		return -ENOMEM;
+	/* A frozen init cannot die: thaw a suspended CT first. liblxc's stop alone left one
+	 * frozen and running (cgroup v1, LXC 5.0.2) and the stop hung. */
+	if (ct_frozen(env->cg, vmid))
+		(void)lc->unfreeze(lc);
 	bool ok = !lc->is_running(lc) || lc->stop(lc);
 	if (ok)
 		ok = lc->wait(lc, "STOPPED", 30);
 	lxc_container_put(lc);
 	if (!ok || !wait_stopped(env->cg, vmid, 10000))
 		return error_set(err, EIO, "unable to stop container %u", vmid);
+	wait_monitor_gone(env->cg, vmid);
 	ct_cleanup_stopped(env, vmid);
 	return 0;
 }
@@ -237,25 +329,13 @@ ct_shutdown(const struct ct_lxc_env *env, unsigned vmid, unsigned timeout, bool 
 	bool ok = !lc->is_running(lc) || lc->shutdown(lc, (int)timeout);
 	lxc_container_put(lc);
 	if (ok && wait_stopped(env->cg, vmid, 10000)) {
+		wait_monitor_gone(env->cg, vmid);
 		ct_cleanup_stopped(env, vmid);
 		return 0;
 	}
 	if (!force)
 		return error_set(err, ETIMEDOUT, "shutdown timed out");
 	return ct_stop(env, vmid, err);
-}
-
-int
-ct_reboot(const struct ct_lxc_env *env, unsigned vmid, unsigned timeout, struct error *err)
-{
-	struct lxc_container *lc = ct_open(env->lxcpath, vmid, err);
-	if (!lc)
-		return -ENOMEM;
-	bool ok = lc->reboot2(lc, timeout ? (int)timeout : -1);
-	lxc_container_put(lc);
-	if (!ok)
-		return error_set(err, EIO, "unable to reboot container %u", vmid);
-	return 0;
 }
 
 int

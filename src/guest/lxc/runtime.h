@@ -24,13 +24,13 @@ typedef void (*ct_log_fn)(const char *line, void *userdata);
  * until it runs. On failure the tail of liblxc's log goes to log() and err says what failed. */
 int ct_start(const struct ct_config *c, const struct ct_lxc_env *env,
              const struct storage_config *scfg, ct_log_fn log, void *userdata, struct error *err);
-/* Hard stop (SIGKILL to init), then wait until the cgroup is empty. */
+/* Hard stop (SIGKILL to init; a suspended CT is thawed first), then wait until the cgroup
+ * is empty. */
 int ct_stop(const struct ct_lxc_env *env, unsigned vmid, struct error *err);
 /* Clean shutdown: the halt signal to init, wait up to timeout seconds; then, with force,
  * stop hard, else fail "shutdown timed out". */
 int ct_shutdown(const struct ct_lxc_env *env, unsigned vmid, unsigned timeout, bool force,
                 struct error *err);
-int ct_reboot(const struct ct_lxc_env *env, unsigned vmid, unsigned timeout, struct error *err);
 int ct_freeze(const struct ct_lxc_env *env, unsigned vmid, bool freeze, struct error *err);
 /* After the container stopped: remove the cgroups liblxc leaves behind and the generated
  * config's runtime files. Harmless when nothing is left. */

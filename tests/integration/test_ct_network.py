@@ -1,0 +1,84 @@
+"""Container networking on a bridge the test makes: net0 gives a CT a veth on the bridge with
+the static address from the config (busybox is 'unmanaged', so liblxc sets it), two CTs on
+one bridge reach each other, and the MAC generated at create stays the CT's for good."""
+import os
+import re
+
+from ctlib import bridge, ct, ct_host, subnet  # noqa: F401
+
+MAC_RE = re.compile(r"hwaddr=((?:[0-9A-F]{2}:){5}[0-9A-F]{2})")
+
+
+def mac_of(conf, key="net0"):
+    m = MAC_RE.search(conf[key])
+    assert m, conf[key]
+    return m.group(1)
+
+
+def live_mac(h, vmid):
+    return h.enter(vmid, "cat /sys/class/net/eth0/address\n").stdout.strip().upper()
+
+
+def test_two_cts_on_one_bridge_reach_each_other(bridge, ct):
+    net = subnet()
+    a = ct.create(net0=f"name=eth0,bridge={bridge},ip={net}.2/24")
+    b = ct.create(net0=f"name=eth0,bridge={bridge},ip={net}.3/24")
+    ct.start(a)
+    ct.start(b)
+    for vmid in (a, b):
+        master = os.path.realpath(f"/sys/class/net/veth{vmid}i0/master")
+        assert os.path.basename(master) == bridge
+    r = ct.enter(a, f"ping -c 1 -W 2 {net}.3\n", check=False)
+    assert r.returncode == 0 and "1 packets received" in r.stdout, r.stdout + r.stderr
+    r = ct.enter(b, f"ping -c 1 -W 2 {net}.2\n", check=False)
+    assert r.returncode == 0 and "1 packets received" in r.stdout, r.stdout + r.stderr
+
+
+def test_static_address_is_set_with_its_prefix_and_broadcast(bridge, ct):
+    net = subnet()
+    vmid = ct.create(net0=f"name=eth0,bridge={bridge},ip={net}.2/24")
+    ct.start(vmid)
+    r = ct.enter(vmid, "ip -4 -o addr show dev eth0\n")
+    assert re.search(rf"inet {re.escape(net)}\.2/24 brd {re.escape(net)}\.255 ", r.stdout), \
+        r.stdout
+
+
+def test_mac_is_generated_once_and_kept_across_updates_and_restarts(bridge, ct):
+    net = subnet()
+    vmid = ct.create(net0=f"name=eth0,bridge={bridge},ip={net}.2/24")
+    mac = mac_of(ct.config(vmid))
+    assert mac.startswith("BC:24:11:")  # PVE's prefix
+
+    # a new net0 without hwaddr keeps the NIC's MAC; other changes do not touch it
+    ct.s.data("PUT", ct.path(vmid, "/config"),
+              {"net0": f"name=eth0,bridge={bridge},ip={net}.4/24"})
+    conf = ct.config(vmid)
+    assert mac_of(conf) == mac and f"ip={net}.4/24" in conf["net0"]
+    ct.s.data("PUT", ct.path(vmid, "/config"), {"memory": 256})
+    assert mac_of(ct.config(vmid)) == mac
+
+    ct.start(vmid)
+    assert live_mac(ct, vmid) == mac
+    # changed while running: pending, still the same MAC
+    ct.s.data("PUT", ct.path(vmid, "/config"),
+              {"net0": f"name=eth0,bridge={bridge},ip={net}.5/24"})
+    assert mac_of(ct.config(vmid)) == mac and mac_of(ct.config(vmid, current=1)) == mac
+    ct.stop(vmid)
+    ct.start(vmid)
+    assert live_mac(ct, vmid) == mac
+    assert f"inet {net}.5/24" in ct.enter(vmid, "ip -4 -o addr show dev eth0\n").stdout
+    ct.power(vmid, "reboot")
+    assert live_mac(ct, vmid) == mac
+
+
+def test_a_second_nic_gets_its_own_mac_and_veth(bridge, ct):
+    net = subnet()
+    vmid = ct.create(net0=f"name=eth0,bridge={bridge},ip={net}.2/24",
+                     net1=f"name=eth1,bridge={bridge},ip={net}.12/24")
+    conf = ct.config(vmid)
+    assert mac_of(conf, "net0") != mac_of(conf, "net1")
+    ct.start(vmid)
+    assert os.path.exists(f"/sys/class/net/veth{vmid}i0")
+    assert os.path.exists(f"/sys/class/net/veth{vmid}i1")
+    r = ct.enter(vmid, "cat /sys/class/net/eth1/address\n")
+    assert r.stdout.strip().upper() == mac_of(conf, "net1")
