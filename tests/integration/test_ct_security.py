@@ -1,6 +1,7 @@
-"""What a container may not do to the host: its seccomp policy (keyctl answers ENOSYS, as
-in Proxmox VE, because the kernel keyring is not namespaced; module loading and kexec are
-refused), checked with a small static probe run inside a real CT."""
+"""What a container may not do to the host: its seccomp policy, as Proxmox VE's (module
+loading and kexec refused for every CT; in unprivileged CTs keyctl answers ENOSYS unless the
+keyctl feature is on, because the kernel keyring is not namespaced), checked with a small
+static probe run inside real CTs."""
 import os
 import shutil
 import subprocess
@@ -60,17 +61,44 @@ def results(text):
     return out
 
 
-@pytest.mark.parametrize("unprivileged", [1, 0], ids=["unprivileged", "privileged"])
-def test_keyctl_is_enosys_and_modules_are_refused_inside_a_ct(ct, probe, unprivileged):
-    host = results(subprocess.run([probe], capture_output=True, text=True, check=True).stdout)
-    assert host["keyctl"][1] != 38, "the probe itself must reach keyctl on the host"
-
-    vmid = ct.create(unprivileged=unprivileged)
+def run_probe(ct, probe, **create):
+    if "features" in create:
+        # feature flags other than nesting are root@pam's: the CLI is root@pam
+        vmid = ct.vmid()
+        r = ct.b.cli("ct", "create", vmid, ct.template, "--features", create["features"])
+        assert r.returncode == 0, r.stderr
+    else:
+        vmid = ct.create(**create)
     pid = ct.start(vmid)
     inside = f"/proc/{pid}/root/tmp/berth-probe"
     shutil.copyfile(probe, inside)
     os.chmod(inside, 0o755)
-    got = results(ct.enter(vmid, "/tmp/berth-probe\n").stdout)
-    assert got["keyctl"] == (-1, 38)          # ENOSYS, as PVE's lxc-pve profile
+    return results(ct.enter(vmid, "/tmp/berth-probe\n").stdout)
+
+
+@pytest.fixture(scope="module")
+def host_results(probe):
+    host = results(subprocess.run([probe], capture_output=True, text=True, check=True).stdout)
+    assert host["keyctl"][1] != 38, "the probe itself must reach keyctl on the host"
+    return host
+
+
+def test_keyctl_is_enosys_and_modules_are_refused_in_an_unprivileged_ct(ct, probe,
+                                                                         host_results):
+    got = run_probe(ct, probe)
+    assert got["keyctl"] == (-1, 38)          # ENOSYS, as PVE's policy for unprivileged CTs
     assert got["delete_module"] == (-1, 1)    # EPERM from the policy
     assert got["getpid"][0] > 0               # and ordinary calls work
+
+
+def test_the_keyctl_feature_gives_keyctl_back(ct, probe, host_results):
+    got = run_probe(ct, probe, features="keyctl=1")
+    assert got["keyctl"][1] != 38
+    assert got["delete_module"] == (-1, 1)
+
+
+def test_a_privileged_ct_keeps_the_common_policy(ct, probe, host_results):
+    """PVE gives privileged CTs the distribution's policy only: keyctl works there."""
+    got = run_probe(ct, probe, unprivileged=0)
+    assert got["keyctl"][1] != 38
+    assert got["delete_module"] == (-1, 1)

@@ -36,16 +36,28 @@ ct_rootfs_dir(const char *lxcpath, unsigned vmid)
 	return xasprintf("%s/%u/rootfs", lxcpath, vmid);
 }
 
-const char ct_seccomp_rules[] = "2\n"
-                                "denylist\n"
-                                "reject_force_umount\n"
-                                "[all]\n"
-                                "kexec_load errno 1\n"
-                                "open_by_handle_at errno 1\n"
-                                "init_module errno 1\n"
-                                "finit_module errno 1\n"
-                                "delete_module errno 1\n"
-                                "keyctl errno 38\n";
+char *
+ct_seccomp_policy(const struct ct_config *c)
+{
+	struct strbuf sb = { 0 };
+	sb_puts(&sb, "2\n"
+	             "denylist\n"
+	             "reject_force_umount\n"
+	             "[all]\n"
+	             "kexec_load errno 1\n"
+	             "open_by_handle_at errno 1\n"
+	             "init_module errno 1\n"
+	             "finit_module errno 1\n"
+	             "delete_module errno 1\n");
+	if (c->unprivileged) {
+		/* BTRFS_IOCTL_MAGIC 0x94: (request & 0xff00) == 0x9400; AF_ALG is 38 */
+		sb_puts(&sb, "ioctl errno 1 [1,0x9400,SCMP_CMP_MASKED_EQ,0xff00]\n");
+		if (!c->features.keyctl)
+			sb_puts(&sb, "keyctl errno 38\n");
+		sb_puts(&sb, "socket errno 97 [0,38,SCMP_CMP_EQ]\n");
+	}
+	return sb_steal(&sb);
+}
 
 char *
 ct_seccomp_path(const char *lxcpath, unsigned vmid)

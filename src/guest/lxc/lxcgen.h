@@ -25,11 +25,13 @@ struct ct_lxc_env {
 char *ct_rootfs_dir(const char *lxcpath, unsigned vmid);
 char *ct_mount_staging_dir(const char *lxcpath, unsigned vmid, const char *key);
 
-/* The seccomp policy every CT gets, written by the start worker to ct_seccomp_path(): the
- * distribution's common.seccomp (no kernel modules, kexec, open_by_handle_at or forced
- * umount) plus keyctl failing with ENOSYS, as Proxmox's lxc-pve: the kernel keyring is not
- * namespaced, and systemd and other users fall back cleanly on ENOSYS. */
-extern const char ct_seccomp_rules[];
+/* The seccomp policy of a CT, written by the start worker to ct_seccomp_path(): the
+ * distribution's common.seccomp rules (no kernel modules, kexec, open_by_handle_at or forced
+ * umount), and for unprivileged CTs Proxmox's extra rules (make_seccomp_config): keyctl fails
+ * with ENOSYS unless the keyctl feature is on (the kernel keyring is not namespaced; systemd
+ * falls back cleanly), btrfs ioctls with EPERM, AF_ALG sockets with EAFNOSUPPORT. Caller
+ * frees. */
+char *ct_seccomp_policy(const struct ct_config *c);
 char *ct_seccomp_path(const char *lxcpath, unsigned vmid); /* <lxcpath>/<vmid>/rules.seccomp */
 
 /* The config text. -EINVAL (400) for values liblxc would misread (control characters). */

@@ -85,7 +85,8 @@ write_lxc_config(const struct ct_config *c, const struct ct_lxc_env *env, char *
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *seccomp = ct_seccomp_path(env->lxcpath, c->vmid);
-	r = write_file_replace(seccomp, ct_seccomp_rules, strlen(ct_seccomp_rules), 0600);
+	_cleanup_free_ char *policy = ct_seccomp_policy(c);
+	r = write_file_replace(seccomp, policy, strlen(policy), 0600);
 	if (r < 0)
 		return error_errno(err, r, "unable to write '%s'", seccomp);
 	_cleanup_free_ char *logpath = xasprintf("%s/lxc.log", dir);

@@ -170,10 +170,31 @@ test_unknown_keys_refused(void **state)
 	guestconf_free(gc);
 }
 
+static void
+test_seccomp_policy_follows_privilege_and_the_keyctl_feature(void **state)
+{
+	(void)state;
+	struct ct_config c = { .vmid = 101 };
+	_cleanup_free_ char *priv = ct_seccomp_policy(&c);
+	assert_true(startswith(priv, "2\ndenylist\n"));
+	assert_non_null(strstr(priv, "delete_module errno 1\n"));
+	assert_null(strstr(priv, "keyctl")); /* PVE: privileged CTs keep the common policy */
+	c.unprivileged = true;
+	_cleanup_free_ char *unpriv = ct_seccomp_policy(&c);
+	assert_non_null(strstr(unpriv, "\nkeyctl errno 38\n"));
+	assert_non_null(strstr(unpriv, "\nioctl errno 1 [1,0x9400,SCMP_CMP_MASKED_EQ,0xff00]\n"));
+	assert_non_null(strstr(unpriv, "\nsocket errno 97 [0,38,SCMP_CMP_EQ]\n"));
+	c.features.keyctl = true;
+	_cleanup_free_ char *keyctl = ct_seccomp_policy(&c);
+	assert_null(strstr(keyctl, "keyctl"));
+	assert_non_null(strstr(keyctl, "socket errno 97"));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_seccomp_policy_follows_privilege_and_the_keyctl_feature),
 		cmocka_unit_test(test_golden_files),
 		cmocka_unit_test(test_rejects_control_characters),
 		cmocka_unit_test(test_mount_and_net_strings),
