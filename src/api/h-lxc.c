@@ -722,8 +722,8 @@ hotplug_limits(unsigned vmid, struct guestconf **gcp, struct error *err)
 	struct guestconf *gc = *gcp;
 	const char *first = NULL;
 	for (const char *const *k = live_keys; *k && !first; k++)
-		if (gc->pending && (guestconf_get(gc->pending, *k) ||
-		                    guestconf_pending_delete_has(gc, *k, NULL)))
+		if (gc->pending &&
+		    (guestconf_get(gc->pending, *k) || guestconf_pending_delete_has(gc, *k, NULL)))
 			first = *k;
 	if (!first)
 		return 0;

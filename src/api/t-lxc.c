@@ -305,10 +305,12 @@ remove_lxc_dir(struct ct_task *t)
 	_cleanup_free_ char *dir = xasprintf("%s/%u", t->lxcpath, t->vmid);
 	_cleanup_free_ char *cfg = xasprintf("%s/config", dir);
 	_cleanup_free_ char *log = xasprintf("%s/lxc.log", dir);
+	_cleanup_free_ char *seccomp = ct_seccomp_path(t->lxcpath, t->vmid);
 	_cleanup_free_ char *rootfs = ct_rootfs_dir(t->lxcpath, t->vmid);
 	_cleanup_free_ char *mnt = xasprintf("%s/mnt", dir);
 	unlink(cfg);
 	unlink(log);
+	unlink(seccomp);
 	rmdir(rootfs);
 	/* staging dirs of mount points: empty directories only */
 	DIR *d = opendir(mnt);

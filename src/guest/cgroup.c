@@ -374,14 +374,15 @@ static void
 collect_write(const char *key, const char *value, void *userdata)
 {
 	struct cg_writes *ws = userdata;
-	const char *file = startswith(key, "lxc.cgroup2.") ? key + strlen("lxc.cgroup2.")
+	const char *file = startswith(key, "lxc.cgroup2.")  ? key + strlen("lxc.cgroup2.")
 	                   : startswith(key, "lxc.cgroup.") ? key + strlen("lxc.cgroup.")
-	                                                      : NULL;
+	                                                    : NULL;
 	if (!file || ws->n == ARRAY_SIZE(ws->w))
 		return;
 	size_t len = strcspn(file, ".");
 	for (enum cg_controller c = 0; c < _CG_CONTROLLER_MAX; c++)
-		if (v1_names[c] && strlen(v1_names[c]) == len && strncmp(file, v1_names[c], len) == 0) {
+		if (v1_names[c] && strlen(v1_names[c]) == len &&
+		    strncmp(file, v1_names[c], len) == 0) {
 			ws->w[ws->n++] = (struct cg_write){ xstrdup(file), c, xstrdup(value), 1 };
 			return;
 		}

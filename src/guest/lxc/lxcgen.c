@@ -274,8 +274,9 @@ ct_lxc_config(const struct ct_config *c, const struct ct_lxc_env *env, char **re
 	for (size_t k = 0; k < c->n_mps; k++) {
 		const struct ct_mount *m = &c->mps[order[k]];
 		_cleanup_free_ char *src =
-		        m->type == CT_MP_DEVICE ? xstrdup(m->volume)
-		                                : ct_mount_staging_dir(env->lxcpath, c->vmid, m->key);
+		        m->type == CT_MP_DEVICE
+		                ? xstrdup(m->volume)
+		                : ct_mount_staging_dir(env->lxcpath, c->vmid, m->key);
 		_cleanup_(sb_freep) struct strbuf opts = { 0 };
 		mount_options(m, &opts);
 		const char *target = m->mp;
@@ -286,8 +287,7 @@ ct_lxc_config(const struct ct_config *c, const struct ct_lxc_env *env, char **re
 			return error_set_status(err, 400, EINVAL,
 			                        "%s: paths with spaces are not supported", m->key);
 		}
-		emitf(&g, "lxc.mount.entry", "%s %s none rbind%s 0 0", src, target,
-		      sb_str(&opts));
+		emitf(&g, "lxc.mount.entry", "%s %s none rbind%s 0 0", src, target, sb_str(&opts));
 	}
 
 	for (size_t i = 0; i < c->n_nets; i++)

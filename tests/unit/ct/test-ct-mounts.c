@@ -144,7 +144,8 @@ main(void)
 		cmocka_unit_test(test_mount_order_is_by_path_and_parents_are_component_wise),
 		cmocka_unit_test(test_no_mount_points_no_order),
 		cmocka_unit_test(test_mkdir_creates_missing_components_owned_by_the_mapped_root),
-		cmocka_unit_test(test_mkdir_refuses_symlinks_anywhere_and_creates_nothing_behind_them),
+		cmocka_unit_test(
+		        test_mkdir_refuses_symlinks_anywhere_and_creates_nothing_behind_them),
 		cmocka_unit_test(test_open_nofollow_refuses_a_bind_source_through_a_symlink),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
