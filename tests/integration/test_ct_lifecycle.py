@@ -374,3 +374,12 @@ def test_cli_enter_refuses_a_stopped_ct(ct):
     r = ct.b.cli("ct", "enter", vmid, input="hostname\n")
     assert r.returncode == 1
     assert r.stderr.strip() == f"CT {vmid} not running"
+
+
+def test_mount_points_nest_and_may_have_blanks_in_their_paths(ct):
+    """mp1 inside mp0 mounts after it (its target made inside mp0's volume), and a blank in a
+    path reaches liblxc escaped (getmntent's \\040), so the volume mounts where it is named."""
+    vmid = ct.create(mp0="local:0.1,mp=/srv/my data", mp1="local:0.1,mp=/srv/my data/inner")
+    ct.start(vmid)
+    out = ct.enter(vmid, "grep ' /srv/my' /proc/mounts | cut -d' ' -f2\n").stdout.split()
+    assert out == ["/srv/my\\040data", "/srv/my\\040data/inner"], out

@@ -121,6 +121,20 @@ emit_items(struct gen *g, const struct item *items, size_t n)
 		emit(g, items[i].key, items[i].value);
 }
 
+/* A path as a field of an fstab-style line: liblxc reads lxc.mount.entry with getmntent(3),
+ * which decodes these octal escapes, so paths with blanks or backslashes mount as named. */
+static char *
+mntent_escape(const char *path)
+{
+	struct strbuf sb = { 0 };
+	for (const char *p = path; *p; p++)
+		if (*p == ' ' || *p == '\t' || *p == '\\')
+			sb_printf(&sb, "\\%03o", (unsigned char)*p);
+		else
+			sb_putc(&sb, *p);
+	return sb_steal(&sb);
+}
+
 /* ",ro" etc. for lxc.mount.entry options from the mount's flags */
 static void
 mount_options(const struct ct_mount *m, struct strbuf *o)
@@ -282,12 +296,14 @@ ct_lxc_config(const struct ct_config *c, const struct ct_lxc_env *env, char **re
 		const char *target = m->mp;
 		while (*target == '/')
 			target++;
-		if (strchr(src, ' ') || strchr(target, ' ') || !*target) {
+		if (!*target) {
 			sb_free(&g.out);
-			return error_set_status(err, 400, EINVAL,
-			                        "%s: paths with spaces are not supported", m->key);
+			return error_set_status(err, 400, EINVAL, "%s: invalid mount point %s",
+			                        m->key, m->mp);
 		}
-		emitf(&g, "lxc.mount.entry", "%s %s none rbind%s 0 0", src, target, sb_str(&opts));
+		_cleanup_free_ char *esrc = mntent_escape(src), *etarget = mntent_escape(target);
+		emitf(&g, "lxc.mount.entry", "%s %s none rbind%s 0 0", esrc, etarget,
+		      sb_str(&opts));
 	}
 
 	for (size_t i = 0; i < c->n_nets; i++)
