@@ -714,10 +714,10 @@ hot_key(const char *key)
 static const char *const live_keys[] = { "memory", "swap", "cpulimit", "cpuunits", NULL };
 
 /* Apply the pending limits of a running CT to its cgroup. On success the keys move from the
- * pending section into the config (*gcp is replaced); on failure they stay pending and err
- * says why, as PVE's "unable to hotplug <key>". */
+ * pending section into the config (*gcp is replaced); on failure they stay pending, *ret_key
+ * names the first of them and err says why (PVE answers "unable to hotplug <key>: ..."). */
 static int
-hotplug_limits(unsigned vmid, struct guestconf **gcp, struct error *err)
+hotplug_limits(unsigned vmid, struct guestconf **gcp, const char **ret_key, struct error *err)
 {
 	struct guestconf *gc = *gcp;
 	const char *first = NULL;
@@ -746,11 +746,10 @@ hotplug_limits(unsigned vmid, struct guestconf **gcp, struct error *err)
 		_cleanup_free_ char *rel = xasprintf("lxc/%u", vmid);
 		r = cg_apply_limits(ct_cg_host(), rel, cc->memory, cc->swap, cc->cpulimit,
 		                    cc->cpuunits, err);
-		if (r < 0)
-			error_prefix(err, "unable to hotplug %s", first);
 	}
 	ct_config_free(cc);
 	if (r < 0) {
+		*ret_key = first;
 		guestconf_free(next);
 		return r;
 	}
@@ -926,8 +925,9 @@ lxc_config_put(struct api_call *c)
 	/* limits of a running CT apply at once; what fails stays pending (and is reported
 	 * after the config is saved, as PVE) */
 	struct error hot_err = { 0 };
+	const char *hot_key_failed = NULL;
 	if (r >= 0 && running)
-		(void)hotplug_limits(vmid, &gc, &hot_err);
+		(void)hotplug_limits(vmid, &gc, &hot_key_failed, &hot_err);
 	if (r >= 0)
 		r = ct_conf_save(ctx->store, ctx->node, vmid, gc, digest, &c->err);
 	guestconf_free(gc);
@@ -935,8 +935,9 @@ lxc_config_put(struct api_call *c)
 	json_decref(sets);
 	if (r < 0)
 		return r;
-	if (hot_err.code)
-		return api_fail(c, 500, "%s", hot_err.msg);
+	if (hot_key_failed) /* PVE: raise_param_exc with the hotplug errors */
+		return api_param_error(c, hot_key_failed, "unable to hotplug %s: %s",
+		                       hot_key_failed, hot_err.msg);
 	c->data = json_null();
 	return 0;
 }
