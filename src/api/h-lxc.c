@@ -1,7 +1,9 @@
 /* /nodes/{node}/lxc: containers as Proxmox VE's pct API has them — list, create, config,
  * status and power actions, destroy. The work that blocks (allocating, extracting, liblxc)
  * runs in tasks (t-lxc.c); these handlers check, write the config and start the task. */
+#include "api/authcache.h"
 #include "api/lxc-common.h"
+#include "auth/usercfg.h"
 #include "basic/log.h"
 #include "schema/propstr.h"
 #include "storage/storage.h"
@@ -460,6 +462,11 @@ lxc_create(struct api_call *c)
 		                "unable to create CT %u - container already exists and is "
 		                "running",
 		                vmid);
+
+	/* PVE's check_pool_exist: a permission error */
+	const char *pool = param_str(c->params, "pool");
+	if (pool && !usercfg_find_pool(authcache_usercfg(ctx->auth), pool))
+		return api_fail(c, 403, "Permission check failed (pool '%s' does not exist)", pool);
 
 	/* privileged containers: root, or Sys.Modify on / (pve-container 6.0.6) */
 	if (!unprivileged && !api_is_root(c) && !api_has_privs(c, "/", "Sys.Modify", false))

@@ -1,5 +1,6 @@
 /* Shared by the container routes and tasks: config files in the store, locks, host facts. */
 #include "api/lxc-common.h"
+#include "auth/usercfg.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -127,4 +128,41 @@ ct_env_init(struct ct_lxc_env *env, const char *root_dir, char *buf, size_t buf_
 		.idmap_count = 65536,
 		.start_helper = helper,
 	};
+}
+
+int
+guest_pool_set(struct store *st, unsigned vmid, const char *pool, struct error *err)
+{
+	for (int attempt = 0; attempt < 5; attempt++) {
+		struct store_file f = { 0 };
+		int r = store_read(st, "user.cfg", &f);
+		if (r == -ENOENT && !pool)
+			return 0;
+		if (r < 0)
+			return error_errno(err, r, "unable to read user.cfg");
+		struct usercfg *cfg = NULL;
+		if (usercfg_parse(f.data, &cfg) < 0 || !cfg) {
+			store_file_done(&f);
+			return error_set(err, EINVAL, "unable to parse user.cfg");
+		}
+		r = pool ? usercfg_pool_add_vm(cfg, pool, vmid) : usercfg_pool_remove_vm(cfg, vmid);
+		char *text = (pool ? r == 0 : r > 0) ? usercfg_format(cfg) : NULL;
+		usercfg_free(cfg);
+		if (!text) {
+			store_file_done(&f);
+			if (r < 0)
+				return error_set(err, ENOENT, "pool '%s' does not exist", pool);
+			if (pool || r > 0)
+				return error_set(err, EINVAL, "unable to format user.cfg");
+			return 0; /* in no pool: nothing to write */
+		}
+		r = store_write(st, "user.cfg", text, strlen(text), f.digest, NULL);
+		free(text);
+		store_file_done(&f);
+		if (r >= 0)
+			return 0;
+		if (r != -ESTALE && r != -EEXIST)
+			return error_errno(err, r, "unable to write user.cfg");
+	}
+	return error_set(err, EBUSY, "unable to write user.cfg - too many concurrent changes");
 }

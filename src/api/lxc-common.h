@@ -29,6 +29,10 @@ int ct_lock(struct store *st, const char *node, unsigned vmid, int timeout_ms,
 /* "CT is locked (<lock>)" when the config carries a lock. */
 int ct_check_lock(const struct guestconf *gc, struct error *err);
 
+/* Put guest vmid into pool (NULL: out of any pool) in user.cfg, as PVE's add_vm_to_pool and
+ * remove_vm_access; read-modify-write on the store's digest, retried on a race. */
+int guest_pool_set(struct store *st, unsigned vmid, const char *pool, struct error *err);
+
 /* The host's cgroup layout, detected once per process. */
 const struct cg_host *ct_cg_host(void);
 /* The driver's host facts for a root directory; lxcpath points into buf. */

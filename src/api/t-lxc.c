@@ -371,6 +371,10 @@ ct_destroy_task_run(struct task_worker *w, json_t *params, struct error *err)
 		int dr = store_delete(t.env->store, path, NULL);
 		if (dr < 0)
 			r = error_errno(err, dr, "unable to remove '%s'", path);
+		/* PVE's remove_vm_access: the vmid leaves its pool with the guest */
+		struct error pe = { 0 };
+		if (dr >= 0 && guest_pool_set(t.env->store, t.vmid, NULL, &pe) < 0)
+			task_warn(w, "unable to remove CT %u from its pool: %s", t.vmid, pe.msg);
 	}
 	guestconf_free(gc);
 	store_unlock(lk);
@@ -625,6 +629,13 @@ ct_create_task_run(struct task_worker *w, json_t *params, struct error *err)
 	task_log(w, "created CT %u", t.vmid);
 	store_unlock(lk);
 	lk = NULL;
+	const char *pool = json_string_value(json_object_get(params, "pool"));
+	if (pool) {
+		/* PVE adds the CT to its pool once it exists; a failure here is a warning */
+		struct error pe = { 0 };
+		if (guest_pool_set(t.env->store, t.vmid, pool, &pe) < 0)
+			task_warn(w, "unable to add CT %u to pool '%s': %s", t.vmid, pool, pe.msg);
+	}
 
 	if (json_integer_value(json_object_get(params, "start"))) {
 		ct_config_free(cc);

@@ -220,6 +220,34 @@ usercfg_group_remove_member(struct usercfg *cfg, const char *groupid, const char
 }
 
 int
+usercfg_pool_remove_vm(struct usercfg *cfg, uint32_t vmid)
+{
+	int removed = 0;
+	for (size_t i = 0; i < cfg->n_pools; i++) {
+		struct uc_pool *p = &cfg->pools[i];
+		size_t k = 0;
+		for (size_t j = 0; j < p->n_vmids; j++)
+			if (p->vmids[j] != vmid)
+				p->vmids[k++] = p->vmids[j];
+		if (k != p->n_vmids)
+			removed = 1;
+		p->n_vmids = k;
+	}
+	return removed;
+}
+
+int
+usercfg_pool_add_vm(struct usercfg *cfg, const char *poolid, uint32_t vmid)
+{
+	struct uc_pool *p = usercfg_find_pool(cfg, poolid);
+	if (!p)
+		return -ENOENT;
+	usercfg_pool_remove_vm(cfg, vmid);
+	*ARRAY_PUSH(p->vmids, p->n_vmids) = vmid;
+	return 0;
+}
+
+int
 usercfg_add_role(struct usercfg *cfg, const char *roleid, privset_t privs)
 {
 	if (!roleid_valid(roleid) || (privs & ~priv_all()))

@@ -117,6 +117,11 @@ int usercfg_remove_group(struct usercfg *cfg, const char *groupid); /* also its 
 /* Membership; adding an existing member or removing a missing one is not an error. */
 int usercfg_group_add_member(struct usercfg *cfg, const char *groupid, const char *userid);
 int usercfg_group_remove_member(struct usercfg *cfg, const char *groupid, const char *userid);
+/* Pool membership of a guest (PVE's add_vm_to_pool / remove_vm_from_pool): a vmid is in at
+ * most one pool, so adding moves it; -ENOENT when the pool does not exist. Removing returns
+ * 1 when the vmid was in a pool, else 0. */
+int usercfg_pool_add_vm(struct usercfg *cfg, const char *poolid, uint32_t vmid);
+int usercfg_pool_remove_vm(struct usercfg *cfg, uint32_t vmid);
 /* Custom roles; built-in ids give -EEXIST (add) or -EPERM (remove). */
 int usercfg_add_role(struct usercfg *cfg, const char *roleid, privset_t privs);
 int usercfg_remove_role(struct usercfg *cfg, const char *roleid); /* also ACLs naming it */

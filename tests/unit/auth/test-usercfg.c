@@ -775,11 +775,34 @@ test_random_configs_round_trip(void **state)
 	assert_true(groups > 500 && pools > 500 && roles > 500);
 }
 
+static void
+test_pool_membership_moves_and_leaves(void **state)
+{
+	(void)state;
+	struct usercfg *cfg = NULL;
+	assert_int_equal(usercfg_parse("pool:web:web servers:100:local:\npool:db:::\n", &cfg), 0);
+	assert_int_equal(usercfg_pool_add_vm(cfg, "web", 101), 0);
+	assert_int_equal(usercfg_pool_add_vm(cfg, "nope", 102), -ENOENT);
+	/* a vmid is in at most one pool: adding moves it */
+	assert_int_equal(usercfg_pool_add_vm(cfg, "db", 100), 0);
+	char *text = usercfg_format(cfg);
+	assert_non_null(strstr(text, "pool:web:web servers:101:local:\n"));
+	assert_non_null(strstr(text, "pool:db::100::\n"));
+	free(text);
+	assert_int_equal(usercfg_pool_remove_vm(cfg, 100), 1);
+	assert_int_equal(usercfg_pool_remove_vm(cfg, 100), 0);
+	text = usercfg_format(cfg);
+	assert_non_null(strstr(text, "pool:db::::\n"));
+	free(text);
+	usercfg_free(cfg);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty_and_default_configs_get_root),
+		cmocka_unit_test(test_pool_membership_moves_and_leaves),
 		cmocka_unit_test(test_missing_fields_take_pve_defaults),
 		cmocka_unit_test(test_groups_sort_members_and_drop_invalid_ones),
 		cmocka_unit_test(test_tokens_follow_their_user_sorted),
