@@ -735,18 +735,7 @@ hotplug_limits(unsigned vmid, struct guestconf **gcp, const char **ret_key, stru
 	if (!first)
 		return 0;
 	struct guestconf *next = guestconf_dup(gc);
-	for (const char *const *k = live_keys; *k; k++) {
-		const char *v = guestconf_get(next->pending, *k);
-		if (v) {
-			_cleanup_free_ char *value = xstrdup(v);
-			guestconf_set(&next->main, *k, value);
-			guestconf_unset(next->pending, *k);
-		} else if (guestconf_pending_delete_has(next, *k, NULL)) {
-			guestconf_unset(&next->main, *k);
-			guestconf_pending_delete_remove(next, *k);
-		}
-	}
-	guestconf_prune_pending(next);
+	guestconf_apply_pending(next, live_keys);
 	struct ct_config *cc = NULL;
 	int r = ct_conf_typed(next, vmid, &cc, err);
 	if (r >= 0) {

@@ -166,3 +166,19 @@ guest_pool_set(struct store *st, unsigned vmid, const char *pool, struct error *
 	}
 	return error_set(err, EBUSY, "unable to write user.cfg - too many concurrent changes");
 }
+
+int
+ct_conf_load_locked(struct store *st, const char *node, unsigned vmid, struct store_lock **ret_lock,
+                    struct guestconf **ret_gc, char *digest, struct error *err)
+{
+	*ret_gc = NULL;
+	int r = ct_lock(st, node, vmid, 10000, ret_lock, err);
+	if (r < 0)
+		return r;
+	r = ct_conf_load(st, node, vmid, ret_gc, digest, err);
+	if (r < 0) {
+		store_unlock(*ret_lock);
+		*ret_lock = NULL;
+	}
+	return r;
+}

@@ -28,6 +28,10 @@ int ct_lock(struct store *st, const char *node, unsigned vmid, int timeout_ms,
             struct store_lock **ret, struct error *err);
 /* "CT is locked (<lock>)" when the config carries a lock. */
 int ct_check_lock(const struct guestconf *gc, struct error *err);
+/* ct_lock, then ct_conf_load; on failure nothing is held (*ret_lock and *ret_gc NULL). */
+int ct_conf_load_locked(struct store *st, const char *node, unsigned vmid,
+                        struct store_lock **ret_lock, struct guestconf **ret_gc, char *digest,
+                        struct error *err);
 
 /* Put guest vmid into pool (NULL: out of any pool) in user.cfg, as PVE's add_vm_to_pool and
  * remove_vm_access; read-modify-write on the store's digest, retried on a race. */

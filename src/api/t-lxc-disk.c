@@ -199,17 +199,15 @@ ct_resize_task_run(struct task_worker *w, json_t *params, struct error *err)
 	const char *disk = json_string_value(json_object_get(params, "disk"));
 	const char *size = json_string_value(json_object_get(params, "size"));
 	struct store_lock *lk = NULL;
-	int r = ct_lock(env->store, env->node, vmid, 10000, &lk, err);
+	struct guestconf *gc = NULL;
+	char digest[STORE_DIGEST_LEN + 1];
+	int r = ct_conf_load_locked(env->store, env->node, vmid, &lk, &gc, digest, err);
 	if (r < 0)
 		return r;
-	char digest[STORE_DIGEST_LEN + 1];
-	struct guestconf *gc = NULL;
 	struct storage_config *scfg = NULL;
 	struct ct_mount m = { 0 };
 	_cleanup_free_ char *path = NULL, *value = NULL;
-	r = ct_conf_load(env->store, env->node, vmid, &gc, digest, err);
-	if (r >= 0)
-		r = ct_check_lock(gc, err);
+	r = ct_check_lock(gc, err);
 	if (r >= 0 && !guestconf_get(&gc->main, disk))
 		r = error_set(err, EINVAL, "unable to parse volume ID '%s'", disk);
 	if (r >= 0)
@@ -263,15 +261,13 @@ ct_template_task_run(struct task_worker *w, json_t *params, struct error *err)
 	struct worker_env *env = task_userdata(w);
 	unsigned vmid = (unsigned)json_integer_value(json_object_get(params, "vmid"));
 	struct store_lock *lk = NULL;
-	int r = ct_lock(env->store, env->node, vmid, 10000, &lk, err);
+	struct guestconf *gc = NULL;
+	char digest[STORE_DIGEST_LEN + 1];
+	int r = ct_conf_load_locked(env->store, env->node, vmid, &lk, &gc, digest, err);
 	if (r < 0)
 		return r;
-	char digest[STORE_DIGEST_LEN + 1];
-	struct guestconf *gc = NULL;
 	struct storage_config *scfg = NULL;
-	r = ct_conf_load(env->store, env->node, vmid, &gc, digest, err);
-	if (r >= 0)
-		r = ct_check_lock(gc, err);
+	r = ct_check_lock(gc, err);
 	if (r >= 0 && ct_running(ct_cg_host(), vmid))
 		r = error_set(err, EBUSY,
 		              "you can't convert a CT to template if the CT is running");

@@ -52,11 +52,11 @@ static int
 load_locked(struct ct_task *t, struct store_lock **ret_lock, struct guestconf **ret_gc,
             struct ct_config **ret_cc, char *digest, struct error *err)
 {
-	int r = ct_lock(t->env->store, t->env->node, t->vmid, 10000, ret_lock, err);
+	int r = ct_conf_load_locked(t->env->store, t->env->node, t->vmid, ret_lock, ret_gc, digest,
+	                            err);
 	if (r < 0)
 		return r;
-	r = ct_conf_load(t->env->store, t->env->node, t->vmid, ret_gc, digest, err);
-	if (r >= 0 && ret_cc)
+	if (ret_cc)
 		r = ct_conf_typed(*ret_gc, t->vmid, ret_cc, err);
 	if (r < 0) {
 		guestconf_free(*ret_gc);
@@ -69,38 +69,6 @@ load_locked(struct ct_task *t, struct store_lock **ret_lock, struct guestconf **
 
 /* ---- pending changes ---- */
 
-/* Move the pending section into the main one; false when nothing was pending. */
-static bool
-merge_pending(struct guestconf *gc)
-{
-	struct guestconf_section *p = gc->pending;
-	if (!p)
-		return false;
-	for (size_t i = 0; i < p->n_items; i++) {
-		const char *k = p->items[i].key;
-		if (!streq(k, "delete"))
-			guestconf_set(&gc->main, k, p->items[i].value);
-	}
-	const char *del = guestconf_get(p, "delete");
-	if (del) {
-		char **keys = split_list(del);
-		for (char **k = keys; *k; k++)
-			guestconf_unset(&gc->main, (*k)[0] == '!' ? *k + 1 : *k);
-		strv_free(keys);
-	}
-	if (p->description)
-		guestconf_set_description(&gc->main, p->description);
-	/* drop the whole section */
-	for (size_t i = 0; i < p->n_items; i++) {
-		free(p->items[i].key);
-		free(p->items[i].value);
-	}
-	p->n_items = 0;
-	guestconf_set_description(p, NULL);
-	guestconf_prune_pending(gc);
-	return true;
-}
-
 /* Apply the pending section once the CT is stopped, so the config reads as what runs next. */
 static void
 apply_pending(struct ct_task *t)
@@ -111,7 +79,7 @@ apply_pending(struct ct_task *t)
 	struct error err = { 0 };
 	if (load_locked(t, &lk, &gc, NULL, digest, &err) < 0)
 		return;
-	if (merge_pending(gc)) {
+	if (guestconf_apply_pending(gc, NULL)) {
 		if (ct_conf_save(t->env->store, t->env->node, t->vmid, gc, digest, &err) < 0)
 			task_warn(t->w, "unable to apply pending changes: %s", err.msg);
 		else
@@ -144,7 +112,7 @@ start_locked(struct ct_task *t, bool skiplock, bool debug, struct error *err)
 		r = ct_check_lock(gc, err);
 	if (r >= 0 && cc->template)
 		r = error_set(err, EINVAL, "CT %u is a template - cannot start", t->vmid);
-	if (r >= 0 && merge_pending(gc)) {
+	if (r >= 0 && guestconf_apply_pending(gc, NULL)) {
 		r = ct_conf_save(t->env->store, t->env->node, t->vmid, gc, digest, err);
 		if (r >= 0) {
 			task_log(t->w, "applied pending changes");

@@ -886,6 +886,61 @@ guestconf_pending_delete_remove(struct guestconf *c, const char *key)
 	return 0;
 }
 
+static bool
+selected(const char *const *only, const char *key)
+{
+	if (!only)
+		return true;
+	for (; *only; only++)
+		if (streq(*only, key))
+			return true;
+	return false;
+}
+
+bool
+guestconf_apply_pending(struct guestconf *c, const char *const *only)
+{
+	struct guestconf_section *p = c->pending;
+	if (!p)
+		return false;
+	bool changed = false;
+	for (size_t i = 0; i < p->n_items;) {
+		if (streq(p->items[i].key, "delete") || !selected(only, p->items[i].key)) {
+			i++;
+			continue;
+		}
+		_cleanup_free_ char *key = xstrdup(p->items[i].key);
+		guestconf_set(&c->main, key, p->items[i].value);
+		guestconf_unset(p, key);
+		changed = true;
+	}
+	struct pending_delete d;
+	pending_delete_parse(c, &d);
+	size_t kept = 0;
+	for (size_t i = 0; i < d.n; i++) {
+		if (selected(only, d.entries[i].key)) {
+			guestconf_unset(&c->main, d.entries[i].key);
+			free(d.entries[i].key);
+			free(d.entries[i].value);
+			changed = true;
+		} else {
+			d.entries[kept++] = d.entries[i];
+		}
+	}
+	if (kept != d.n) {
+		d.n = kept;
+		pending_delete_store(c, &d);
+	}
+	pending_delete_done(&d);
+	if (p->description && selected(only, "description")) {
+		guestconf_set_description(&c->main, p->description);
+		guestconf_set_description(p, NULL);
+		changed = true;
+	}
+	guestconf_prune_pending(c);
+	return changed;
+}
+
 /* --- snapshots --- */
 
 struct guestconf_section *

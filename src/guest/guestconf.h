@@ -91,5 +91,10 @@ bool guestconf_pending_delete_has(const struct guestconf *c, const char *key, bo
 int guestconf_pending_delete_add(struct guestconf *c, const char *key, bool force);
 int guestconf_pending_delete_remove(struct guestconf *c, const char *key);
 
+/* Move pending changes into the main section (PVE's vmconfig_apply_pending): values set,
+ * deletions done, the pending description taken; only the keys in `only` (NULL-terminated;
+ * NULL: all of them). The pending section is dropped once empty. True when anything moved. */
+bool guestconf_apply_pending(struct guestconf *c, const char *const *only);
+
 /* Snapshot sections by name (case-insensitive as PVE); NULL when absent. */
 struct guestconf_section *guestconf_snapshot(struct guestconf *c, const char *name);

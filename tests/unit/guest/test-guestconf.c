@@ -722,11 +722,39 @@ test_messy_input_formats_canonically(void **state)
 	assert_canonical(GUESTCONF_LXC, "#  indented\n", "#%20%20indented\n");
 }
 
+static void
+test_apply_pending_moves_selected_keys_or_all(void **state)
+{
+	(void)state;
+	static const char text[] =
+	        "cores: 1\nmemory: 128\nswap: 64\n"
+	        "\n[pve:pending]\n#new note\ncores: 2\ndelete: swap\nmemory: 256\n";
+	struct guestconf *c = parse_ok(GUESTCONF_LXC, text);
+	static const char *const live[] = { "memory", "swap", NULL };
+	assert_true(guestconf_apply_pending(c, live));
+	assert_string_equal(guestconf_get(&c->main, "memory"), "256");
+	assert_null(guestconf_get(&c->main, "swap"));
+	assert_string_equal(guestconf_get(&c->main, "cores"), "1");
+	/* what was not selected stays pending */
+	assert_non_null(c->pending);
+	assert_string_equal(guestconf_get(c->pending, "cores"), "2");
+	assert_null(guestconf_get(c->pending, "delete"));
+	assert_false(guestconf_apply_pending(c, live));
+	/* all: the rest, the description too, and the section goes */
+	assert_true(guestconf_apply_pending(c, NULL));
+	assert_string_equal(guestconf_get(&c->main, "cores"), "2");
+	assert_string_equal(c->main.description, "new note");
+	assert_null(c->pending);
+	assert_false(guestconf_apply_pending(c, NULL));
+	guestconf_free(c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lxc_example_l1_round_trips_byte_identically),
+		cmocka_unit_test(test_apply_pending_moves_selected_keys_or_all),
 		cmocka_unit_test(test_lxc_example_l2_round_trips_byte_identically),
 		cmocka_unit_test(test_qemu_example_q2_with_pending_and_snapshots_round_trips),
 		cmocka_unit_test(
