@@ -5,7 +5,6 @@
 #include "api/lxc-common.h"
 #include "auth/usercfg.h"
 #include "basic/log.h"
-#include "schema/propstr.h"
 #include "storage/storage.h"
 
 #include <stdio.h>
@@ -143,18 +142,6 @@ load_ct(struct api_call *c, char *digest)
 	if (ct_conf_load(c->ctx->store, c->ctx->node, vmid_param(c), &gc, digest, &c->err) < 0)
 		return NULL;
 	return gc;
-}
-
-static void
-guestconf_freep(struct guestconf **p)
-{
-	guestconf_free(*p);
-}
-
-static void
-ct_config_freep(struct ct_config **p)
-{
-	ct_config_free(*p);
 }
 
 /* CPU usage as a fraction of the CT's CPUs, from the change since the last sample (PVE
@@ -684,14 +671,11 @@ lxc_config_get(struct api_call *c)
 	json_t *o = config_object(s);
 	if (!snap && param_bool(c->params, "current", false) == false && gc->pending) {
 		/* PVE's GET config shows pending values applied unless current=1 */
-		for (size_t i = 0; i < gc->pending->n_items; i++) {
-			const char *k = gc->pending->items[i].key;
-			if (streq(k, "delete"))
-				continue;
-			json_t *p = config_object(gc->pending);
-			json_object_set(o, k, json_object_get(p, k));
-			json_decref(p);
-		}
+		json_t *p = config_object(gc->pending);
+		json_object_del(p, "delete");
+		json_object_del(p, "lxc"); /* raw lines are not pending changes */
+		json_object_update(o, p);
+		json_decref(p);
 		if (gc->pending->description)
 			json_object_set_new(o, "description",
 			                    json_string(gc->pending->description));

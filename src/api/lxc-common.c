@@ -182,3 +182,9 @@ ct_conf_load_locked(struct store *st, const char *node, unsigned vmid, struct st
 	}
 	return r;
 }
+
+void
+ct_task_log_line(const char *line, void *w)
+{
+	task_log(w, "%s", line);
+}

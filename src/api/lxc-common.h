@@ -28,6 +28,8 @@ int ct_lock(struct store *st, const char *node, unsigned vmid, int timeout_ms,
             struct store_lock **ret, struct error *err);
 /* "CT is locked (<lock>)" when the config carries a lock. */
 int ct_check_lock(const struct guestconf *gc, struct error *err);
+/* A line of a tool's or liblxc's output into the log of the task worker `w`. */
+void ct_task_log_line(const char *line, void *w);
 /* ct_lock, then ct_conf_load; on failure nothing is held (*ret_lock and *ret_gc NULL). */
 int ct_conf_load_locked(struct store *st, const char *node, unsigned vmid,
                         struct store_lock **ret_lock, struct guestconf **ret_gc, char *digest,

@@ -4,9 +4,9 @@
  *   first "<user>:<ticket>\n" (answered "OK"), then "0:<len>:<data>" input,
  *   "1:<cols>:<rows>:" resize, "2" ping; output is the terminal's raw bytes. */
 #include "api/lxc-common.h"
+#include "basic/fileio.h"
 #include "basic/strbuf.h"
 
-#include <fcntl.h>
 #include <lxc/lxccontainer.h>
 #include <poll.h>
 #include <stdio.h>
@@ -49,21 +49,6 @@ struct session {
 	int sock, pty;
 };
 
-static int
-send_all(int fd, const char *data, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Parse complete messages from s->in; -EPROTO ends the session. */
 static int
 handle_input(struct session *s)
@@ -86,7 +71,7 @@ handle_input(struct session *s)
 			if (!ok)
 				return -EACCES;
 			s->authed = true;
-			if (send_all(s->sock, "OK", 2) < 0)
+			if (write_all(s->sock, "OK", 2) < 0)
 				return -EPIPE;
 			sb_consume(&s->in, (size_t)(nl - b) + 1);
 			continue;
@@ -108,7 +93,7 @@ handle_input(struct session *s)
 			size_t head = (size_t)(end - b) + 1;
 			if (len < head + n1)
 				return 0;
-			if (send_all(s->pty, end + 1, n1) < 0)
+			if (write_all(s->pty, end + 1, n1) < 0)
 				return -EPIPE;
 			sb_consume(&s->in, head + n1);
 			continue;
@@ -152,7 +137,7 @@ relay(struct task_worker *w, struct session *s)
 			ssize_t k = read(s->pty, buf, sizeof(buf));
 			if (k <= 0)
 				return 0; /* the console closed (CT stopped) */
-			if (send_all(s->sock, buf, (size_t)k) < 0)
+			if (write_all(s->sock, buf, (size_t)k) < 0)
 				return 0;
 		}
 	}

@@ -111,12 +111,6 @@ const struct api_route api_routes_lxc_disk[] = {
 
 /* ---- tasks ---- */
 
-static void
-log_line(const char *line, void *userdata)
-{
-	task_log(userdata, "%s", line);
-}
-
 /* The loop device backing a file, from sysfs ("/dev/loop3"); NULL when none. */
 static char *
 loop_of(const char *file)
@@ -160,9 +154,10 @@ monitor_pid(const struct cg_host *cg, unsigned vmid)
 static int
 run(struct task_worker *w, const char *const *argv, struct error *err)
 {
-	struct run_options o = {
-		.argv = argv, .out_line = log_line, .err_line = log_line, .userdata = w
-	};
+	struct run_options o = { .argv = argv,
+		                 .out_line = ct_task_log_line,
+		                 .err_line = ct_task_log_line,
+		                 .userdata = w };
 	return run_program(&o, NULL, err);
 }
 

@@ -41,12 +41,6 @@ ct_task_done(struct ct_task *t)
 	storage_config_free(t->scfg);
 }
 
-static void
-log_line(const char *line, void *userdata)
-{
-	task_log(userdata, "%s", line);
-}
-
 /* Load the config and its typed view under the CT's lock. */
 static int
 load_locked(struct ct_task *t, struct store_lock **ret_lock, struct guestconf **ret_gc,
@@ -95,7 +89,7 @@ static int
 start_ct(struct ct_task *t, const struct ct_config *cc, struct error *err)
 {
 	task_log(t->w, "starting CT %u", t->vmid);
-	return ct_start(cc, &t->lxc, t->scfg, log_line, t->w, err);
+	return ct_start(cc, &t->lxc, t->scfg, ct_task_log_line, t->w, err);
 }
 
 /* Start under the CT's lock. Pending changes apply first, as PVE's vm_start does: a CT that
@@ -479,7 +473,7 @@ fill_rootfs(struct ct_task *t, json_t *params, const char *rootfs_value, struct 
 	r = storage_path(t->scfg, ostemplate, &archive, err);
 	if (r >= 0) {
 		task_log(t->w, "extracting archive '%s'", archive);
-		r = ct_extract_template(archive, rootdir, map, log_line, t->w, err);
+		r = ct_extract_template(archive, rootdir, map, ct_task_log_line, t->w, err);
 	}
 	const char *ostype = cc->ostype;
 	if (r >= 0 && !ostype) {
@@ -743,7 +737,6 @@ ct_startall_task_run(struct task_worker *w, json_t *params, struct error *err)
 	}
 	if (n)
 		qsort(list, n, sizeof(*list), cmp_boot);
-	unsigned failed = 0;
 	for (size_t i = 0; i < n && !task_interrupted(w); i++) {
 		t.vmid = list[i].vmid;
 		if (ct_running(t.lxc.cg, t.vmid))
@@ -764,7 +757,6 @@ ct_startall_task_run(struct task_worker *w, json_t *params, struct error *err)
 		store_unlock(lk);
 		if (q < 0) {
 			task_warn(w, "Starting CT %u failed: %s", t.vmid, e.msg);
-			failed++;
 			continue;
 		}
 		if (list[i].up) {

@@ -13,8 +13,6 @@
 /* how much of an offending line or key an error message quotes */
 #define MSG_QUOTE_MAX 80
 
-DEFINE_POINTER_CLEANUP(struct guestconf, guestconf_free)
-
 /* Perl's \s */
 static bool
 is_space(char c)

@@ -68,6 +68,7 @@ int guestconf_format(const struct guestconf *c, char **ret, struct error *err);
 
 struct guestconf *guestconf_new(enum guestconf_kind kind);
 void guestconf_free(struct guestconf *c);
+DEFINE_POINTER_CLEANUP(struct guestconf, guestconf_free)
 /* A deep copy (for snapshot sections and for building a new version before writing). */
 struct guestconf *guestconf_dup(const struct guestconf *c);
 

@@ -86,6 +86,7 @@ struct ct_config {
 int ct_config_from_section(const struct guestconf_section *s, unsigned vmid, struct ct_config **ret,
                            struct error *err);
 void ct_config_free(struct ct_config *c);
+DEFINE_POINTER_CLEANUP(struct ct_config, ct_config_free)
 
 /* Parse one mount value ("local:101/vm-101-disk-0.raw,size=8G", "/srv/data,mp=/data").
  * key is "rootfs" or "mpN" (mp= is required for mpN). */

@@ -9,7 +9,6 @@
 
 #include <stdio.h>
 
-DEFINE_POINTER_CLEANUP(struct guestconf, guestconf_free)
 #define _cleanup_guestconf_ _cleanup_(guestconf_freep)
 
 /* §4.4 Example L1 */
