@@ -187,10 +187,12 @@ run_program(const struct run_options *o, char **ret_out, struct error *err)
 			}
 			if (ls[i].line)
 				stream_feed(o, &ls[i], buf, (size_t)k);
-			else if (i == 0 && capture && captured.len + (size_t)k <= out_max)
-				sb_append(&captured, buf, (size_t)k);
-			else if (i == 1 && errs.len + (size_t)k <= STDERR_MAX)
-				sb_append(&errs, buf, (size_t)k);
+			/* what fits under the cap: a read may bring more than the cap at once */
+			else if (i == 0 && capture)
+				sb_append(&captured, buf, MIN((size_t)k, out_max - captured.len));
+			else if (i == 1)
+				sb_append(&errs, buf,
+				          MIN((size_t)k, (size_t)STDERR_MAX - errs.len));
 		}
 	}
 	if (!exited)

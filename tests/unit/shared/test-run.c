@@ -88,6 +88,21 @@ test_captured_stdout_stops_at_the_cap(void **state)
 }
 
 static void
+test_a_read_larger_than_the_cap_keeps_what_fits(void **state)
+{
+	(void)state;
+	char *out = NULL;
+	struct run_options o = { .out_max = 4096 };
+	/* one write of 64 KiB: the first read alone is over the cap */
+	assert_int_equal(
+	        run_sh("head -c 65536 /dev/zero | tr '\\0' y | cat > /dev/stdout", &o, &out, NULL),
+	        0);
+	assert_int_equal(strlen(out), 4096);
+	assert_true(out[0] == 'y' && out[4095] == 'y');
+	free(out);
+}
+
+static void
 test_lines_split_across_reads_arrive_whole(void **state)
 {
 	(void)state;
@@ -255,6 +270,7 @@ main(void)
 		cmocka_unit_test(test_stdout_is_captured_whole),
 		cmocka_unit_test(test_silent_program_captures_empty_string),
 		cmocka_unit_test(test_captured_stdout_stops_at_the_cap),
+		cmocka_unit_test(test_a_read_larger_than_the_cap_keeps_what_fits),
 		cmocka_unit_test(test_lines_split_across_reads_arrive_whole),
 		cmocka_unit_test(test_carriage_return_redraws_the_line_unless_it_ends_lines),
 		cmocka_unit_test(test_failure_message_ends_with_tidied_stderr),
