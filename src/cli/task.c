@@ -55,6 +55,8 @@ cli_follow_task(struct cli *c, const char *upid, bool print_log)
 	if (task_path(upid, "log", &log_path) < 0 || task_path(upid, "status", &status_path) < 0)
 		return 1;
 	int64_t seen = 0;
+	/* most tasks end within milliseconds: look again soon, then back off to 200 ms */
+	long delay_ms = 5;
 	for (;;) {
 		if (print_new_lines(c, log_path, &seen, print_log) < 0)
 			return 1;
@@ -74,8 +76,9 @@ cli_follow_task(struct cli *c, const char *upid, bool print_log)
 			return ok ? 0 : 1;
 		}
 		cli_response_done(&r);
-		struct timespec ts = { 0, 200 * 1000 * 1000 };
+		struct timespec ts = { 0, delay_ms * 1000 * 1000 };
 		nanosleep(&ts, NULL);
+		delay_ms = delay_ms * 2 > 200 ? 200 : delay_ms * 2;
 	}
 }
 

@@ -620,6 +620,7 @@ daemon_run(struct daemon *d, struct error *err)
 	if (r < 0)
 		return r;
 	api->tasks = d->tasks;
+	taskmgr_set_spare(d->tasks, true);
 
 	d->api_listen_fd = listen_unix(d->api_sock, 0, err);
 	if (d->api_listen_fd < 0)

@@ -44,6 +44,12 @@ int taskmgr_open(uv_loop_t *loop, const char *task_dir, const char *node,
  * freed: run the loop once more before uv_loop_close. */
 void taskmgr_close(struct taskmgr *m);
 
+/* Keep one worker started ahead (exec'd, its store open, waiting for a frame) so a task
+ * does not wait for exec and setup; the next spare starts shortly after one is used. Off by
+ * default. taskmgr_spare_pid is the spare's pid, 0 while there is none. */
+void taskmgr_set_spare(struct taskmgr *m, bool on);
+pid_t taskmgr_spare_pid(struct taskmgr *m);
+
 /* Start a worker for task `type` on object `id` ("" or NULL for none) for `user`. params (may
  * be NULL) reaches the worker's task function as-is. On success *ret_upid (caller frees) names
  * the task; its log file exists and the task is listed as running. The worker gets its frame

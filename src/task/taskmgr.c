@@ -17,8 +17,13 @@
 
 #define STOP_GRACE_MS  5000 /* PVE gives a stopped worker 5 s before SIGKILL */
 #define ORPHAN_POLL_MS 1000
-#define INDEX_FILE_MAX (64u << 20)
-#define REASON_UNKNOWN "worker exited (status unknown)"
+/* A used spare worker is replaced this long after: the task that took it runs first. */
+#define SPARE_REFILL_MS 30
+/* A spare that died on its own is replaced after 1 s, doubling up to a minute. */
+#define SPARE_RETRY_MIN_MS 1000
+#define SPARE_RETRY_MAX_MS 60000
+#define INDEX_FILE_MAX     (64u << 20)
+#define REASON_UNKNOWN     "worker exited (status unknown)"
 
 struct task_entry {
 	struct task_info info; /* first: taskmgr_get hands out &entry->info */
@@ -27,6 +32,7 @@ struct task_entry {
 	uv_process_t *proc;  /* our child, until its exit was seen */
 	bool orphan;         /* running, started by an earlier daemon: polled by the timer */
 	uv_timer_t *kill_tm; /* SIGKILL after the stop grace period */
+	bool spare;          /* a worker waiting for a task: no UPID, not listed */
 	int ctrl_fd;         /* the task frame, until the worker has it */
 	struct frame_writer out;
 	uv_poll_t *ctrl_poll;
@@ -51,6 +57,10 @@ struct taskmgr {
 	void *done_data;
 	unsigned stop_grace_ms;
 	uint64_t next_seq;
+	bool want_spare;
+	struct task_entry *spare; /* exec'd and set up, waiting on fd 3 for a task */
+	uv_timer_t *spare_tm;
+	unsigned spare_retry_ms;
 };
 
 /* Copy a UPID field if it fits. */
@@ -329,10 +339,25 @@ settle(struct taskmgr *m, struct task_entry *e, const char *reason, time_t endti
 		m->done_fn(&e->info, m->done_data);
 }
 
+static void spare_schedule(struct taskmgr *m, unsigned delay_ms);
+static void abort_spawn(struct task_entry *e);
+
 static void
 on_worker_exit(uv_process_t *proc, int64_t exit_status, int term_signal)
 {
 	struct task_entry *e = proc->data;
+	if (e->spare) {
+		/* died before it had a task (killed, or the store would not open): try later */
+		struct taskmgr *m = e->m;
+		if (m->spare == e)
+			m->spare = NULL;
+		entry_free(e);
+		m->spare_retry_ms = m->spare_retry_ms ? m->spare_retry_ms * 2 : SPARE_RETRY_MIN_MS;
+		if (m->spare_retry_ms > SPARE_RETRY_MAX_MS)
+			m->spare_retry_ms = SPARE_RETRY_MAX_MS;
+		spare_schedule(m, m->spare_retry_ms);
+		return;
+	}
 	char reason[64];
 	if (term_signal)
 		snprintf(reason, sizeof(reason), "worker killed by signal %d", term_signal);
@@ -518,6 +543,10 @@ taskmgr_close(struct taskmgr *m)
 		entry_free(m->finished[i]);
 	if (m->orphan_tm)
 		uv_close((uv_handle_t *)m->orphan_tm, free_handle);
+	if (m->spare)
+		abort_spawn(TAKE_PTR(m->spare)); /* idle: nothing is lost, and it is reaped */
+	if (m->spare_tm)
+		uv_close((uv_handle_t *)m->spare_tm, free_handle);
 	for (char **a = m->argv; a && *a; a++)
 		free(*a);
 	free(m->argv);
@@ -597,13 +626,135 @@ send_task_frame(struct taskmgr *m, struct task_entry *e, json_t *params, int log
 
 /* Undo a spawn that cannot become a task: the worker has not been told anything yet. */
 static void
-abort_spawn(uv_process_t *proc)
+abort_spawn(struct task_entry *e)
 {
-	pid_t pid = proc->pid;
+	pid_t pid = e->proc->pid;
 	kill(pid, SIGKILL);
-	uv_close((uv_handle_t *)proc, free_handle); /* libuv stops reaping it: we do */
+	uv_close((uv_handle_t *)e->proc, free_handle); /* libuv stops reaping it: we do */
+	e->proc = NULL;
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
+	entry_free(e);
+}
+
+/* Start a worker: it execs, opens the store and waits for its frame on fd 3, the other end
+ * of the returned entry's ctrl_fd. The entry has the worker's pid and start time only. */
+static int
+spawn_worker(struct taskmgr *m, struct task_entry **ret, struct error *err)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return error_errno(err, negative_errno(), "unable to create task socket");
+	_cleanup_close_ int ctrl = sv[0], child_end = sv[1];
+	(void)fd_nonblock(ctrl, true);
+
+	uv_stdio_container_t stdio[4] = {
+		{ .flags = UV_IGNORE }, /* /dev/null; the worker moves stdout/stderr to its log */
+		{ .flags = UV_IGNORE },
+		{ .flags = UV_IGNORE },
+		{ .flags = UV_INHERIT_FD, .data.fd = child_end },
+	};
+	uv_process_options_t opts = {
+		.exit_cb = on_worker_exit,
+		.file = m->argv[0],
+		.args = m->argv,
+		/* own session: outlives a daemon restart, and stop can signal its group */
+		.flags = UV_PROCESS_DETACHED,
+		.stdio_count = 4,
+		.stdio = stdio,
+	};
+	struct task_entry *e = xcalloc(1, sizeof(*e));
+	e->m = m;
+	e->ctrl_fd = -1;
+	e->proc = xcalloc(1, sizeof(*e->proc));
+	e->proc->data = e;
+	int r = uv_spawn(m->loop, e->proc, &opts);
+	if (r < 0) {
+		uv_close((uv_handle_t *)e->proc, free_handle);
+		e->proc = NULL;
+		entry_free(e);
+		return error_set(err, -r, "unable to start worker '%s': %s", m->argv[0],
+		                 uv_strerror(r));
+	}
+	e->ctrl_fd = TAKE_FD(ctrl);
+	e->info.u.pid = e->proc->pid;
+	r = proc_start_time(e->info.u.pid, &e->info.u.pstart);
+	if (r < 0) {
+		int pid = e->info.u.pid;
+		abort_spawn(e);
+		return error_errno(err, r, "unable to read start time of worker %d", pid);
+	}
+	*ret = e;
+	return 0;
+}
+
+/* ---- the spare worker ---- */
+
+static void
+on_spare_timer(uv_timer_t *t)
+{
+	struct taskmgr *m = t->data;
+	if (m->spare || !m->want_spare)
+		return;
+	struct error err = { 0 };
+	struct task_entry *e;
+	if (spawn_worker(m, &e, &err) < 0) {
+		m->spare_retry_ms = SPARE_RETRY_MAX_MS;
+		spare_schedule(m, m->spare_retry_ms);
+		return;
+	}
+	e->spare = true;
+	m->spare = e;
+}
+
+static void
+spare_schedule(struct taskmgr *m, unsigned delay_ms)
+{
+	if (!m->want_spare)
+		return;
+	if (!m->spare_tm) {
+		m->spare_tm = xcalloc(1, sizeof(*m->spare_tm));
+		uv_timer_init(m->loop, m->spare_tm);
+		m->spare_tm->data = m;
+	}
+	uv_timer_start(m->spare_tm, on_spare_timer, delay_ms, 0);
+}
+
+void
+taskmgr_set_spare(struct taskmgr *m, bool on)
+{
+	m->want_spare = on;
+	if (on) {
+		m->spare_retry_ms = 0;
+		spare_schedule(m, 0);
+	} else if (m->spare) {
+		abort_spawn(TAKE_PTR(m->spare));
+	}
+}
+
+pid_t
+taskmgr_spare_pid(struct taskmgr *m)
+{
+	return m->spare ? m->spare->info.u.pid : 0;
+}
+
+/* The spare, if it is still alive, for a task; the next one starts a little later. */
+static struct task_entry *
+take_spare(struct taskmgr *m)
+{
+	struct task_entry *e = m->spare;
+	if (!e)
+		return NULL;
+	siginfo_t si = { 0 };
+	/* an exit not yet reaped by the loop: leave it to on_worker_exit */
+	if (waitid(P_PID, (id_t)e->info.u.pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+	    si.si_pid != 0)
+		return NULL;
+	m->spare = NULL;
+	e->spare = false;
+	m->spare_retry_ms = 0;
+	spare_schedule(m, SPARE_REFILL_MS);
+	return e;
 }
 
 static int
@@ -654,55 +805,27 @@ taskmgr_start_fds(struct taskmgr *m, const char *type, const char *id, const cha
 		                 type, id ? id : "", user);
 	free(TAKE_PTR(upid));
 
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return error_errno(err, negative_errno(), "unable to create task socket");
-	_cleanup_close_ int ctrl = sv[0], child_end = sv[1];
-	(void)fd_nonblock(ctrl, true);
-
-	uv_stdio_container_t stdio[4] = {
-		{ .flags = UV_IGNORE }, /* /dev/null; the worker moves stdout/stderr to its log */
-		{ .flags = UV_IGNORE },
-		{ .flags = UV_IGNORE },
-		{ .flags = UV_INHERIT_FD, .data.fd = child_end },
-	};
-	uv_process_options_t opts = {
-		.exit_cb = on_worker_exit,
-		.file = m->argv[0],
-		.args = m->argv,
-		/* own session: outlives a daemon restart, and stop can signal its group */
-		.flags = UV_PROCESS_DETACHED,
-		.stdio_count = 4,
-		.stdio = stdio,
-	};
-	uv_process_t *proc = xcalloc(1, sizeof(*proc));
-	r = uv_spawn(m->loop, proc, &opts);
-	if (r < 0) {
-		uv_close((uv_handle_t *)proc, free_handle);
-		return error_set(err, -r, "unable to start worker '%s': %s", m->argv[0],
-		                 uv_strerror(r));
+	struct task_entry *e = take_spare(m);
+	if (!e) {
+		r = spawn_worker(m, &e, err);
+		if (r < 0)
+			return r;
 	}
-	close(TAKE_FD(child_end)); /* the worker's copy is fd 3 now */
-
-	u.pid = proc->pid;
+	u.pid = e->info.u.pid;
+	u.pstart = e->info.u.pstart;
 	u.starttime = time(NULL);
-	r = proc_start_time(u.pid, &u.pstart);
-	if (r < 0) {
-		abort_spawn(proc);
-		return error_errno(err, r, "unable to read start time of worker %d", (int)u.pid);
-	}
 	r = upid_format(&u, &upid);
 	_cleanup_close_ int logfd = -1;
 	if (r >= 0)
 		r = create_log(m, upid, &logfd);
 	if (r < 0) {
-		abort_spawn(proc);
+		abort_spawn(e);
 		return error_errno(err, r, "unable to create task log in '%s'", m->dir);
 	}
 
-	struct task_entry *e = entry_new(m, upid, &u);
-	e->proc = proc;
-	proc->data = e;
+	e->seq = m->next_seq++;
+	e->info.upid = xstrdup(upid);
+	e->info.u = u;
 	push(&m->running, &m->n_running, e);
 	hash_add(m, e);
 	m->list_dirty = true;
@@ -711,15 +834,12 @@ taskmgr_start_fds(struct taskmgr *m, const char *type, const char *id, const cha
 		/* a task we could not record would be lost on restart: do not run it */
 		_cleanup_free_ char *path = taskmgr_log_path(m, upid);
 		unlink(path);
-		e->proc = NULL;
-		abort_spawn(proc);
 		remove_running(m, e);
-		entry_free(e);
+		abort_spawn(e);
 		hash_rebuild(m);
 		return error_errno(err, r, "unable to write '%s/active'", m->dir);
 	}
 
-	e->ctrl_fd = TAKE_FD(ctrl);
 	r = send_task_frame(m, e, params, TAKE_FD(logfd), fds, n_fds);
 	if (r < 0) {
 		/* the worker sees EOF and exits; its exit settles the task with an error */

@@ -896,6 +896,83 @@ test_worker_exits_1_without_a_valid_frame(void **state)
 	assert_int_equal(WEXITSTATUS(status), 1);
 }
 
+/* ---- the spare worker ---- */
+
+static bool
+has_spare(struct fx *f, const void *not_pid)
+{
+	pid_t pid = taskmgr_spare_pid(f->m);
+	return pid > 0 && pid != *(const pid_t *)not_pid;
+}
+
+static pid_t
+wait_spare(struct fx *f, pid_t not_pid)
+{
+	if (!run_until(f, has_spare, &not_pid, DEADLINE_MS))
+		fail_msg("no spare worker (other than %d) appeared", (int)not_pid);
+	return taskmgr_spare_pid(f->m);
+}
+
+static bool
+pid_gone(pid_t pid)
+{
+	return kill(pid, 0) < 0 && errno == ESRCH;
+}
+
+static void
+test_spare_worker_takes_the_next_task_and_is_replaced(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(taskmgr_spare_pid(f->m), 0); /* off unless asked for */
+	taskmgr_set_spare(f->m, true);
+	pid_t spare = wait_spare(f, 0);
+
+	json_t *params = json_pack("{s:i}", "n", 1);
+	_cleanup_free_ char *upid = start(f, "echo", "7", params);
+	json_decref(params);
+	struct upid u;
+	assert_int_equal(upid_parse(upid, &u), 0);
+	assert_int_equal(u.pid, spare); /* the waiting worker ran it */
+	unsigned long long pstart;
+	assert_int_equal(proc_start_time(u.pid, &pstart), 0);
+	assert_int_equal(pstart, u.pstart);
+	assert_string_equal(settled(f, upid)->status, "OK");
+	_cleanup_free_ char *log = read_log(f, upid);
+	assert_non_null(strstr(log, "params: {\"n\":1}\n"));
+	assert_non_null(strstr(log, "type echo id 7 user root@pam\n"));
+	assert_non_null(strstr(log, "sid matches pid: yes\n"));
+
+	/* a new one waits for the task after */
+	pid_t next = wait_spare(f, spare);
+	_cleanup_free_ char *upid2 = start(f, "ok", "8", NULL);
+	assert_int_equal(upid_parse(upid2, &u), 0);
+	assert_int_equal(u.pid, next);
+	assert_string_equal(settled(f, upid2)->status, "OK");
+}
+
+static void
+test_spare_that_dies_is_replaced_and_close_reaps_it(void **state)
+{
+	struct fx *f = *state;
+	taskmgr_set_spare(f->m, true);
+	pid_t spare = wait_spare(f, 0);
+	assert_int_equal(kill(spare, SIGKILL), 0);
+	pid_t next = wait_spare(f, spare); /* after the 1 s retry delay */
+	assert_true(pid_gone(spare));      /* reaped, not a zombie */
+	/* a task started while no spare waits still runs, in a worker of its own */
+	taskmgr_set_spare(f->m, false);
+	assert_true(pid_gone(next));
+	assert_int_equal(taskmgr_spare_pid(f->m), 0);
+	_cleanup_free_ char *upid = start(f, "ok", "", NULL);
+	assert_string_equal(settled(f, upid)->status, "OK");
+	assert_int_equal(f->done_calls, 1); /* spares never count as tasks */
+
+	taskmgr_set_spare(f->m, true);
+	pid_t last = wait_spare(f, 0);
+	close_manager(f);
+	assert_true(pid_gone(last));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -951,6 +1028,10 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(
 		        test_many_concurrent_tasks_all_settle_and_start_quickly, setup, teardown),
 		cmocka_unit_test(test_worker_exits_1_without_a_valid_frame),
+		cmocka_unit_test_setup_teardown(
+		        test_spare_worker_takes_the_next_task_and_is_replaced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spare_that_dies_is_replaced_and_close_reaps_it,
+		                                setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
