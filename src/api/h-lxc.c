@@ -294,23 +294,6 @@ lxc_list(struct api_call *c)
 
 /* ---- POST /nodes/{node}/lxc ---- */
 
-/* A rootfs/mpN value that asks for a new volume: "<storage>:<GiB>" or a bare "<GiB>". */
-static bool
-alloc_request(const char *volume, const char *def_storage, char **ret_sid, double *ret_gib)
-{
-	const char *colon = strchr(volume, ':');
-	const char *num = colon ? colon + 1 : volume;
-	if (!*num || strspn(num, "0123456789.") != strlen(num) || num[0] == '.')
-		return false;
-	char *end = NULL;
-	double gib = strtod(num, &end);
-	if (!end || *end || gib < 0)
-		return false;
-	*ret_sid = colon ? xstrndup(volume, (size_t)(colon - volume)) : xstrdup(def_storage);
-	*ret_gib = gib;
-	return true;
-}
-
 /* Check a mount value from the API: allocation requests need space on the storage,
  * existing volumes need access, host paths are root's. */
 static int
@@ -329,7 +312,7 @@ check_mount_param(struct api_call *c, const char *key, const char *value, const 
 			             "Permission check failed (%s: only root can use bind or "
 			             "device mount points)",
 			             key);
-	} else if (alloc_request(m.volume, def_storage, &sid, &gib)) {
+	} else if (storage_alloc_request(m.volume, def_storage, &sid, &gib)) {
 		_cleanup_free_ char *spath = xasprintf("/storage/%s", sid);
 		struct error e = { 0 };
 		if (storage_ct_format(scfg, sid, 0, &e) == FORMAT_NONE)
@@ -502,10 +485,9 @@ lxc_create(struct api_call *c)
 			         key);
 			continue;
 		}
-		_cleanup_free_ char *text =
-		        json_is_string(v) ? xstrdup(json_string_value(v))
-		        : json_is_real(v) ? xasprintf("%g", json_real_value(v))
-		                          : xasprintf("%lld", (long long)json_integer_value(v));
+		_cleanup_free_ char *text = schema_scalar_text(v);
+		if (!text)
+			continue; /* the schema admits scalars only */
 		/* 'unprivileged' was checked above (Sys.Modify for 0), as PVE extracts it
 		 * before the per-key checks: Ansible always sends it */
 		if (!streq(key, "unprivileged"))
@@ -755,12 +737,9 @@ lxc_config_put(struct api_call *c)
 	json_object_foreach (c->params, key, v) {
 		if (schema_find(update_own, key))
 			continue;
-		char *text = json_is_string(v) ? xstrdup(json_string_value(v))
-		             : json_is_real(v)
-		                     ? xasprintf("%g", json_real_value(v))
-		                     : xasprintf("%lld", (long long)json_integer_value(v));
-		json_object_set_new(sets, key, json_string(text));
-		free(text);
+		_cleanup_free_ char *text = schema_scalar_text(v);
+		if (text)
+			json_object_set_new(sets, key, json_string(text));
 	}
 	int r = 0;
 	for (char **d = del; d && *d; d++)

@@ -369,19 +369,13 @@ alloc_mount(struct ct_task *t, const char *key, const char *value, const char *d
 	int r = ct_mount_parse(key, value, &m, err);
 	if (r < 0)
 		return r;
-	const char *colon = strchr(m.volume, ':');
-	const char *num = colon ? colon + 1 : m.volume;
-	char *end = NULL;
-	double gib = m.type == CT_MP_VOLUME && *num && strspn(num, "0123456789.") == strlen(num)
-	                     ? strtod(num, &end)
-	                     : -1;
-	if (gib < 0 || !end || *end) {
+	_cleanup_free_ char *sid = NULL;
+	double gib;
+	if (m.type != CT_MP_VOLUME || !storage_alloc_request(m.volume, def_storage, &sid, &gib)) {
 		*ret = ct_mount_print(&m);
 		ct_mount_done(&m);
 		return 0;
 	}
-	_cleanup_free_ char *sid =
-	        colon ? xstrndup(m.volume, (size_t)(colon - m.volume)) : xstrdup(def_storage);
 	uint64_t size_kib = (uint64_t)(gib * 1024 * 1024 + 0.5);
 	enum volume_format fmt = storage_ct_format(t->scfg, sid, size_kib, err);
 	if (fmt == FORMAT_NONE) {
@@ -415,31 +409,6 @@ alloc_mount(struct ct_task *t, const char *key, const char *value, const char *d
 	*ret = ct_mount_print(&m);
 	ct_mount_done(&m);
 	return 0;
-}
-
-/* The host's resolver settings when the CT sets neither (PVE does the same). */
-static void
-host_dns(char **ret_search, char **ret_ns)
-{
-	_cleanup_free_ char *text = NULL;
-	if (read_file("/etc/resolv.conf", 1u << 16, &text, NULL) < 0)
-		return;
-	_cleanup_(sb_freep) struct strbuf ns = { 0 };
-	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l;
-	     l = strtok_r(NULL, "\n", &save)) {
-		char word[16], value[256];
-		if (sscanf(l, "%15s %255s", word, value) != 2)
-			continue;
-		if (streq(word, "search") && !*ret_search)
-			*ret_search = xstrdup(value);
-		else if (streq(word, "nameserver")) {
-			if (ns.len)
-				sb_putc(&ns, ' ');
-			sb_puts(&ns, value);
-		}
-	}
-	if (ns.len)
-		*ret_ns = sb_steal(&ns);
 }
 
 static int
@@ -490,16 +459,19 @@ fill_rootfs(struct ct_task *t, json_t *params, const char *rootfs_value, struct 
 				                         .ip6 = cc->nets[i].ip6,
 				                         .gw6 = cc->nets[i].gw6,
 				                         .mtu = cc->nets[i].mtu };
-		_cleanup_free_ char *search = NULL, *ns = NULL;
-		if (!cc->searchdomain && !cc->nameserver)
-			host_dns(&search, &ns);
+		/* neither set: the host's resolver settings (NULL), as PVE; one set: only it */
+		bool dns_set = cc->searchdomain || cc->nameserver;
 		char name[32];
 		snprintf(name, sizeof(name), "CT%u", t->vmid);
 		struct ct_setup s = {
 			.ostype = ostype,
 			.hostname = cc->hostname ? cc->hostname : name,
-			.searchdomain = cc->searchdomain ? cc->searchdomain : search,
-			.nameserver = cc->nameserver ? cc->nameserver : ns,
+			.searchdomain = cc->searchdomain ? cc->searchdomain
+			                : dns_set        ? ""
+			                                 : NULL,
+			.nameserver = cc->nameserver ? cc->nameserver
+			              : dns_set      ? ""
+			                             : NULL,
 			.password = json_string_value(json_object_get(params, "password")),
 			.ssh_keys = json_string_value(json_object_get(params, "ssh-public-keys")),
 			.nets = nets,

@@ -267,9 +267,8 @@ format_lookup_suffixed(const char *format, bool *ret_list, bool *ret_opt)
 
 /* ---- values ---- */
 
-/* The value as text for scalar checks; NULL for non-scalars. Caller frees. */
-static char *
-scalar_text(json_t *v)
+char *
+schema_scalar_text(json_t *v)
 {
 	switch (json_typeof(v)) {
 	case JSON_STRING:
@@ -332,7 +331,7 @@ check_type(const char *path, enum api_type type, json_t *v, json_t *errors)
 		add_errorf(errors, path, "type check ('%s') failed", tn);
 		return false;
 	}
-	_cleanup_free_ char *text = scalar_text(v);
+	_cleanup_free_ char *text = schema_scalar_text(v);
 	bool ok = true;
 	if (type == API_T_BOOLEAN)
 		ok = streq(text, "1") || streq(text, "0");
@@ -404,7 +403,7 @@ schema_check_value(const struct api_schema *s, const char *path, json_t *v, json
 		return 0;
 	}
 
-	_cleanup_free_ char *text = scalar_text(v);
+	_cleanup_free_ char *text = schema_scalar_text(v);
 	if (s->format || s->props) {
 		_cleanup_strbuf_ struct strbuf why = STRBUF_INIT;
 		if (check_format(s->format, s->props, path, text, &why) < 0) {
@@ -471,7 +470,7 @@ normalize(const struct api_schema *s, json_t *v)
 		size_t i;
 		json_t *el;
 		json_array_foreach (v, i, el) {
-			_cleanup_free_ char *t = scalar_text(el);
+			_cleanup_free_ char *t = schema_scalar_text(el);
 			if (!t)
 				return json_incref(v);
 			sb_printf(&sb, "%s%s", i ? "," : "", t);

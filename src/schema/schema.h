@@ -104,6 +104,10 @@ strv_freep(char ***p)
 bool strv_contains(const char *const *strv, const char *s);
 size_t strv_length(char *const *strv);
 
+/* A scalar parameter value as the text PVE would see (numbers as %.15g, booleans 1/0);
+ * NULL for arrays and objects. Caller frees. */
+char *schema_scalar_text(json_t *v);
+
 bool is_integer_text(const char *s);
 bool is_number_text(const char *s);
 /* PVE's parse_boolean: 1/on/yes/true and 0/off/no/false (any case); -1 otherwise. */

@@ -230,6 +230,12 @@ bool storage_has_feature(const struct storage *s, const struct volname *v, enum 
 
 /* ---- operations on volume ids (they look the storage up and dispatch to its type) ---- */
 
+/* A request for a new volume in a disk or mount point value: "<storage>:<GiB>" or "<GiB>"
+ * (on def_storage), the size as PVE's (\d+(\.\d+)?). False for anything else (an existing
+ * volume, a path). *ret_sid is allocated. */
+bool storage_alloc_request(const char *value, const char *def_storage, char **ret_sid,
+                           double *ret_gib);
+
 /* Resolve a volid against cfg: the storage and the parsed volname. -ENOENT "storage 'x' does
  * not exist"; -EINVAL for a volname this storage's type cannot hold. */
 int storage_resolve(const struct storage_config *cfg, const char *volid,

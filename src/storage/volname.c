@@ -6,6 +6,7 @@
 #include "basic/strbuf.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <strings.h>
 
@@ -430,4 +431,28 @@ storage_check_snapname(const char *snap, struct error *err)
 	if (!snap || has_control(snap) || strlen(snap) > 64)
 		return error_set_status(err, 400, EINVAL, "invalid snapshot name");
 	return error_set_status(err, 400, EINVAL, "invalid snapshot name '%s'", snap);
+}
+
+bool
+storage_alloc_request(const char *value, const char *def_storage, char **ret_sid, double *ret_gib)
+{
+	const char *colon = strchr(value, ':');
+	const char *num = colon ? colon + 1 : value;
+	if (colon && (colon == value || strcspn(value, " \t\n\r\f\v") < (size_t)(colon - value)))
+		return false;
+	size_t whole = strspn(num, "0123456789");
+	if (whole == 0)
+		return false;
+	const char *rest = num + whole;
+	if (*rest == '.') {
+		size_t frac = strspn(rest + 1, "0123456789");
+		if (frac == 0)
+			return false;
+		rest += 1 + frac;
+	}
+	if (*rest || (!colon && !def_storage))
+		return false;
+	*ret_sid = colon ? xstrndup(value, (size_t)(colon - value)) : xstrdup(def_storage);
+	*ret_gib = strtod(num, NULL);
+	return true;
 }

@@ -334,6 +334,42 @@ test_has_feature_follows_pves_table(void **state)
 	assert_null(storage_type_find(NULL));
 }
 
+/* "<storage>:<GiB>" as PVE's regex (([^:\s]+):)?(\d+(\.\d+)?) */
+static void
+test_alloc_request_takes_pves_size_form_only(void **state)
+{
+	static const struct {
+		const char *value, *sid;
+		double gib;
+	} yes[] = {
+		{ "local:8", "local", 8 }, { "local:0", "local", 0 }, { "b:0.5", "b", 0.5 },
+		{ "16", "deflt", 16 },     { "2.25", "deflt", 2.25 }, { "my-st:10.0", "my-st", 10 },
+	};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		char *sid = NULL;
+		double gib = -1;
+		assert_true(storage_alloc_request(yes[i].value, "deflt", &sid, &gib));
+		assert_string_equal(sid, yes[i].sid);
+		assert_true(gib == yes[i].gib);
+		free(sid);
+	}
+	static const char *const no[] = { "local:.5",    "local:1.", "local:-1",
+		                          "local:1e3",   ":8",       "lo cal:8",
+		                          "local:",      "",         "local:8G",
+		                          "local:100/x", "/srv/a",   "local:vm-100-disk-0.raw",
+		                          "local:0x10",  "local:8 " };
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		char *sid = NULL;
+		double gib;
+		if (storage_alloc_request(no[i], "deflt", &sid, &gib))
+			fail_msg("'%s' taken as an allocation", no[i]);
+		assert_null(sid);
+	}
+	char *sid = NULL;
+	double gib;
+	assert_false(storage_alloc_request("8", NULL, &sid, &gib)); /* no default storage */
+}
+
 int
 main(void)
 {
@@ -347,6 +383,7 @@ main(void)
 		cmocka_unit_test(test_check_filename_wants_safe_names_and_the_right_extension),
 		cmocka_unit_test(test_formats_and_snapshot_names),
 		cmocka_unit_test(test_has_feature_follows_pves_table),
+		cmocka_unit_test(test_alloc_request_takes_pves_size_form_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
