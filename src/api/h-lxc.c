@@ -5,6 +5,7 @@
 #include "api/lxc-common.h"
 #include "auth/usercfg.h"
 #include "basic/log.h"
+#include "basic/sshkey.h"
 #include "storage/storage.h"
 
 #include <stdio.h>
@@ -422,6 +423,10 @@ lxc_create(struct api_call *c)
 		return api_fail(c, 501, "HA is not supported yet");
 	if (param_str(c->params, "lock"))
 		return api_param_error(c, "lock", "property is not defined in schema");
+	/* PVE runs `ssh-keygen -l` on each line; we check each key's own header */
+	const char *keys = param_str(c->params, "ssh-public-keys");
+	if (keys && !ssh_public_keys_valid(keys))
+		return api_fail(c, 500, "SSH public key validation error");
 
 	_cleanup_free_ char *conf_path = ct_conf_path(ctx->node, vmid);
 	bool exists = store_read(ctx->store, conf_path, NULL) == 0;

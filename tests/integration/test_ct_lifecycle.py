@@ -206,6 +206,37 @@ def test_stop_shutdown_reboot_and_suspend_of_a_stopped_ct_fail_synchronously(ct)
         assert (r.status, r.reason) == (500, f"CT {vmid} not running"), action
 
 
+def test_create_sets_root_password_ssh_keys_and_hostname_inside_the_rootfs(ct):
+    """PVE's create writes them into the rootfs; the files belong to the CT's root."""
+    import crypt  # deprecated in 3.11, still in Debian 12's Python; verifies the hash
+    pub = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOhu8KhfnR5DvIuyNojOWzUhUkaAPKscrf11skZZlPhB"
+           " alice@host")  # made by ssh-keygen -t ed25519
+    vmid = ct.create(hostname="keyed", password="s3cret-pass", **{"ssh-public-keys": pub})
+    pid = ct.start(vmid)
+    root = f"/proc/{pid}/root"
+    with open(f"{root}/root/.ssh/authorized_keys") as f:
+        # PVE's block markers, so a later edit replaces only its own lines
+        assert f.read() == f"# --- BEGIN PVE ---\n{pub}\n# --- END PVE ---\n"
+    st = os.stat(f"{root}/root/.ssh/authorized_keys")
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (100000, 100000, 0o600)
+    with open(f"{root}/etc/shadow") as f:
+        hashed = next(line.split(":")[1] for line in f if line.startswith("root:"))
+    assert hashed.startswith("$") and crypt.crypt("s3cret-pass", hashed) == hashed
+    r = ct.enter(vmid, "hostname; grep -c keyed /etc/hosts\n")
+    assert r.stdout.split()[0] == "keyed" and int(r.stdout.split()[1]) >= 1
+    # the password never reaches the stored config or the task log
+    assert "password" not in ct.config(vmid)
+
+
+def test_create_with_a_broken_ssh_key_fails_synchronously_and_makes_nothing(ct):
+    vmid = ct.vmid()
+    for keys in ("ssh-ed25519 AAAA", "not a key", "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIOhu8Kh"):
+        r = ct.s.post(f"/nodes/{NODE}/lxc", {"vmid": vmid, "ostemplate": ct.template,
+                                             "ssh-public-keys": keys})
+        assert (r.status, r.reason) == (500, "SSH public key validation error"), keys
+        assert not ct.exists(vmid)
+
+
 def test_create_of_an_existing_id_fails_synchronously(ct):
     vmid = ct.create(hostname="first")
     r = ct.s.post(f"/nodes/{NODE}/lxc", {"vmid": vmid, "ostemplate": ct.template})
