@@ -5,6 +5,7 @@
 #include "api/lxc-common.h"
 #include "auth/usercfg.h"
 #include "basic/log.h"
+#include "basic/clock.h"
 #include "basic/sshkey.h"
 #include "storage/storage.h"
 
@@ -158,9 +159,7 @@ static struct cpu_sample cpu_samples[256];
 static double
 cpu_fraction(unsigned vmid, uint64_t cpu_ns, unsigned cpus)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	uint64_t now = (uint64_t)monotonic_ns();
 	struct cpu_sample *s = &cpu_samples[vmid % ARRAY_SIZE(cpu_samples)];
 	double frac = 0;
 	if (s->vmid == vmid && now > s->when_ns && cpu_ns >= s->cpu_ns) {

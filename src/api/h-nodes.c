@@ -1,5 +1,6 @@
 /* GET /nodes, /nodes/{node} and /nodes/{node}/status: real figures from the host. */
 #include "api/handlers.h"
+#include "basic/clock.h"
 #include "shared/hoststats.h"
 #include "shared/kvconfig.h"
 #include "store/store.h"
@@ -92,9 +93,7 @@ node_status(struct api_call *c)
 {
 	static char *cached;
 	static int64_t cached_at;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	int64_t now = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	int64_t now = monotonic_ns();
 	if (!cached || now - cached_at >= NODE_STATUS_CACHE_NS) {
 		json_t *d = node_status_json(c->ctx);
 		free(cached);

@@ -72,7 +72,7 @@ conn_open(struct proxy *p, struct conn *c, struct lws *wsi)
 	if (p->n_free == 0) {
 		/* over the cap: answer 503 to the first bytes, then close */
 		c->over_cap = true;
-		c->deadline = now_ms() + TIMEOUT_OVER_CAP;
+		c->deadline = monotonic_ms() + TIMEOUT_OVER_CAP;
 		return 0;
 	}
 	c->slot = (int)p->free_slots[--p->n_free];
@@ -84,7 +84,7 @@ conn_open(struct proxy *p, struct conn *c, struct lws *wsi)
 	peer_address(fd, c->peer);
 	c->state = CONN_HEAD;
 	c->head_started = true; /* the head timeout counts from accept, TLS handshake included */
-	c->deadline = now_ms() + TIMEOUT_HEAD;
+	c->deadline = monotonic_ms() + TIMEOUT_HEAD;
 	return 0;
 }
 
@@ -135,7 +135,7 @@ queue_response(struct conn *c, struct http_response *r)
 	bool body = http_response_head(&c->out, r);
 	c->final_queued = true;
 	c->state = CONN_WRITE;
-	c->deadline = now_ms() + TIMEOUT_WRITE;
+	c->deadline = monotonic_ms() + TIMEOUT_WRITE;
 	lws_callback_on_writable(c->wsi);
 	return body;
 }
@@ -304,7 +304,7 @@ upload_go(struct proxy *p, struct conn *c)
 	c->parser.max_body = SIZE_MAX;
 	c->parser.stream_body = true;
 	c->state = CONN_BODY;
-	c->deadline = now_ms() + TIMEOUT_BODY;
+	c->deadline = monotonic_ms() + TIMEOUT_BODY;
 	if (r->expect_continue && http_request_has_body(r) && c->in.len == 0) {
 		sb_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
 		lws_callback_on_writable(c->wsi);
@@ -364,7 +364,7 @@ on_head(struct proxy *p, struct conn *c)
 	    multipart_boundary(r->content_type, boundary) == 0)
 		return upload_preflight(p, c, boundary);
 	c->state = CONN_BODY;
-	c->deadline = now_ms() + TIMEOUT_BODY;
+	c->deadline = monotonic_ms() + TIMEOUT_BODY;
 	if (r->expect_continue && http_request_has_body(r) && c->in.len == 0 &&
 	    (r->chunked || (uint64_t)r->content_length <= c->parser.max_body)) {
 		sb_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
@@ -416,9 +416,9 @@ conn_process(struct proxy *p, struct conn *c)
 		if (used > 0) {
 			if (c->state == CONN_HEAD && !c->head_started) {
 				c->head_started = true;
-				c->deadline = now_ms() + TIMEOUT_HEAD;
+				c->deadline = monotonic_ms() + TIMEOUT_HEAD;
 			} else if (c->state == CONN_BODY) {
-				c->deadline = now_ms() + TIMEOUT_BODY;
+				c->deadline = monotonic_ms() + TIMEOUT_BODY;
 			}
 		}
 		switch (r) {
@@ -492,7 +492,7 @@ finish_response(struct proxy *p, struct conn *c)
 			SSL_shutdown(ssl);
 		shutdown(lws_get_socket_fd(c->wsi), SHUT_WR);
 		c->state = CONN_LINGER;
-		c->deadline = now_ms() + TIMEOUT_LINGER;
+		c->deadline = monotonic_ms() + TIMEOUT_LINGER;
 		lws_rx_flow_control(c->wsi, 1);
 		return 0;
 	}
@@ -503,7 +503,7 @@ finish_response(struct proxy *p, struct conn *c)
 	c->head_only = false;
 	c->state = CONN_HEAD;
 	c->head_started = false;
-	c->deadline = now_ms() + TIMEOUT_KEEPALIVE;
+	c->deadline = monotonic_ms() + TIMEOUT_KEEPALIVE;
 	lws_rx_flow_control(c->wsi, 1);
 	if (c->in.len > 0)
 		return conn_process(p, c); /* a pipelined request */
@@ -546,7 +546,7 @@ conn_writeable(struct proxy *p, struct conn *c)
 		if (lws_write(c->wsi, start, n, LWS_WRITE_RAW) < (int)n)
 			return -1;
 		if (c->state == CONN_WRITE)
-			c->deadline = now_ms() + TIMEOUT_WRITE; /* progress */
+			c->deadline = monotonic_ms() + TIMEOUT_WRITE; /* progress */
 	}
 	if (output_pending(c)) {
 		lws_callback_on_writable(c->wsi);
@@ -596,7 +596,7 @@ conn_timeout(struct conn *c)
 void
 conn_sweep(struct proxy *p)
 {
-	int64_t now = now_ms();
+	int64_t now = monotonic_ms();
 	for (struct conn *c = p->conns; c; c = c->next)
 		if (c->deadline > 0 && now >= c->deadline)
 			conn_timeout(c);

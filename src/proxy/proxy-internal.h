@@ -3,6 +3,7 @@
  * relays (wsrelay.c), privileges. */
 #pragma once
 
+#include "basic/clock.h"
 #include "basic/error.h"
 #include "basic/strbuf.h"
 #include "http-parser.h"
@@ -118,8 +119,6 @@ struct proxy {
 
 	lws_sorted_usec_list_t sweep;
 };
-
-int64_t now_ms(void);
 
 /* conn.c */
 int conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

@@ -35,14 +35,6 @@ static const struct lws_protocols protocols[] = {
 	{ 0 },
 };
 
-int64_t
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 proxy_fatal(struct proxy *p, const char *why)
 {

@@ -123,7 +123,7 @@ sent(struct proxy *p, struct conn *c, uint64_t id, enum conn_state state)
 {
 	c->inflight = id;
 	c->state = state;
-	c->deadline = now_ms() + TIMEOUT_UPSTREAM;
+	c->deadline = monotonic_ms() + TIMEOUT_UPSTREAM;
 	upstream_flush(p, false);
 }
 

@@ -163,11 +163,11 @@ relay_kick(struct wsrelay *ws)
 
 	if (q_len(&ws->to_client) > 0 || lws_partial_buffered(c->wsi)) {
 		if (ws->timer != TIMER_WRITE)
-			c->deadline = now_ms() + TIMEOUT_WRITE;
+			c->deadline = monotonic_ms() + TIMEOUT_WRITE;
 		ws->timer = TIMER_WRITE;
 	} else if (ws->closing) {
 		if (ws->timer != TIMER_LINGER)
-			c->deadline = now_ms() + TIMEOUT_LINGER;
+			c->deadline = monotonic_ms() + TIMEOUT_LINGER;
 		ws->timer = TIMER_LINGER;
 	} else {
 		c->deadline = 0;
@@ -271,7 +271,7 @@ wsrelay_client_writeable(struct conn *c)
 		if (lws_write(c->wsi, buf + LWS_PRE, n, LWS_WRITE_RAW) < (int)n)
 			return -1;
 		q_consume(&ws->to_client, n);
-		c->deadline = now_ms() + TIMEOUT_WRITE; /* progress */
+		c->deadline = monotonic_ms() + TIMEOUT_WRITE; /* progress */
 	}
 	if (q_len(&ws->to_client) > 0 || lws_partial_buffered(c->wsi))
 		lws_callback_on_writable(c->wsi);

@@ -2,6 +2,7 @@
  * and the exit status as an error message (see run.h). */
 #include "shared/run.h"
 
+#include "basic/clock.h"
 #include "basic/strbuf.h"
 
 #include <fcntl.h>
@@ -86,14 +87,6 @@ tidy_stderr(struct strbuf *sb)
 			sb->buf[i] = ' ';
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 spawn(const struct run_options *o, int out_w, int err_w, pid_t *ret_pid)
 {
@@ -155,19 +148,19 @@ run_program(const struct run_options *o, char **ret_out, struct error *err)
 	for (;;) {
 		if (!exited && waitpid(pid, &status, WNOHANG) == pid) {
 			exited = true;
-			exited_at = now_ms();
+			exited_at = monotonic_ms();
 		}
 		bool drained = pfd[0].fd < 0 && pfd[1].fd < 0;
 		/* without a stop request to watch, a blocking wait below is enough */
 		if ((drained && (exited || !o->should_stop)) ||
-		    (exited && now_ms() - exited_at > DRAIN_MS))
+		    (exited && monotonic_ms() - exited_at > DRAIN_MS))
 			break;
 		if (!stopped && o->should_stop && o->should_stop(o->userdata)) {
 			stopped = true;
-			killed_at = now_ms();
+			killed_at = monotonic_ms();
 			kill(pid, SIGTERM);
 		} else if (stopped && !exited && killed_at &&
-		           now_ms() - killed_at > KILL_GRACE_MS) {
+		           monotonic_ms() - killed_at > KILL_GRACE_MS) {
 			kill(pid, SIGKILL);
 			killed_at = 0;
 		}

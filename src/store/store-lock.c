@@ -1,6 +1,7 @@
 /* Per-path advisory locks across processes: flock on one file per store path in lock_dir. */
 #include "store-internal.h"
 
+#include "basic/clock.h"
 #include "basic/strbuf.h"
 
 #include <fcntl.h>
@@ -17,14 +18,6 @@
 struct store_lock {
 	int fd;
 };
-
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* Lock files are kept, never unlinked: removing one while another process waits on it
  * would let two processes hold "the" lock on different inodes. */
@@ -64,7 +57,7 @@ store_lock(struct store *s, const char *path, int timeout_ms, struct store_lock 
 	if (fd < 0)
 		return fd;
 
-	int64_t deadline = now_ns() + (int64_t)timeout_ms * 1000000;
+	int64_t deadline = monotonic_ns() + (int64_t)timeout_ms * 1000000;
 	long delay = POLL_MIN_NS;
 	for (;;) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
@@ -73,7 +66,7 @@ store_lock(struct store *s, const char *path, int timeout_ms, struct store_lock 
 			continue;
 		if (errno != EWOULDBLOCK)
 			return negative_errno();
-		int64_t left = deadline - now_ns();
+		int64_t left = deadline - monotonic_ns();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		struct timespec ts = { 0, (long)MIN((int64_t)delay, left) };

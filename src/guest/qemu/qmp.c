@@ -3,6 +3,7 @@
  * answer that belongs to no command of ours is never taken for the current one. */
 #include "guest/qemu/qmp.h"
 
+#include "basic/clock.h"
 #include "basic/fileio.h"
 #include "basic/strbuf.h"
 
@@ -22,19 +23,11 @@ struct qmp {
 	bool broken; /* a timeout or garbage: the stream's framing can no longer be trusted */
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 wait_fd(int fd, short events, int64_t deadline)
 {
 	for (;;) {
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - monotonic_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		struct pollfd p = { .fd = fd, .events = events };
@@ -111,7 +104,7 @@ qmp_command(struct qmp *q, const char *command, json_t *args, int timeout_ms, js
 {
 	if (q->broken)
 		return error_set(err, EPIPE, "QMP connection unusable after an earlier failure");
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = monotonic_ms() + timeout_ms;
 	uint64_t id = q->next_id++;
 	json_t *msg = json_pack("{s:s, s:I}", "execute", command, "id", (json_int_t)id);
 	if (!msg)
@@ -155,14 +148,14 @@ qmp_open_fd(int fd, int timeout_ms, struct qmp **ret, struct error *err)
 	struct qmp *q = xcalloc(1, sizeof(*q));
 	q->fd = fd;
 	q->events = json_array();
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = monotonic_ms() + timeout_ms;
 	json_t *greeting = NULL;
 	int r = read_message(q, deadline, &greeting, err);
 	if (r >= 0 && !json_object_get(greeting, "QMP"))
 		r = error_set(err, EBADMSG, "no QMP greeting on the socket");
 	json_decref(greeting);
 	if (r >= 0) {
-		int left = (int)MAX(deadline - now_ms(), 1);
+		int left = (int)MAX(deadline - monotonic_ms(), 1);
 		r = qmp_command(q, "qmp_capabilities", NULL, left, NULL, err);
 	}
 	if (r < 0) {
