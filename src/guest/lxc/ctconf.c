@@ -1,6 +1,7 @@
 /* The keys of a container config (pve-container's $confdesc, $rootfs_desc, $mp_desc,
  * $netconf_desc, $features_desc) as schema data, and the typed view of a config. */
 #include "guest/lxc/ctconf.h"
+#include "guest/confkeys.h"
 #include "schema/propstr.h"
 
 #include <fcntl.h>
@@ -433,85 +434,40 @@ static const struct api_schema unused_template = {
 	               "modified manually.",
 };
 
-static const struct {
-	const char *prefix;
-	unsigned count;
-	const struct api_schema *tmpl;
-} indexed[] = {
-	{ "mp", CT_MAX_MPS, &mp_template },
-	{ "net", CT_MAX_NETS, &net_template },
-	{ "unused", CT_MAX_UNUSED, &unused_template },
+static const struct confkey_family families[] = {
+	{ "mp", CT_MAX_MPS, &mp_template, -1 },
+	{ "net", CT_MAX_NETS, &net_template, -1 },
+	{ "unused", CT_MAX_UNUSED, &unused_template, -1 },
 };
-
-/* "<prefix><n>" with n < count and no leading zeros; the index in *ret */
-static bool
-indexed_key(const char *key, const char *prefix, unsigned count, unsigned *ret)
-{
-	if (!startswith(key, prefix))
-		return false;
-	const char *p = key + strlen(prefix);
-	if (!*p || strspn(p, "0123456789") != strlen(p) || (p[0] == '0' && p[1]) || strlen(p) > 3)
-		return false;
-	unsigned n = (unsigned)atoi(p);
-	if (n >= count)
-		return false;
-	if (ret)
-		*ret = n;
-	return true;
-}
 
 #define N_INDEXED_KEYS (CT_MAX_MPS + CT_MAX_NETS + CT_MAX_UNUSED)
 static struct api_schema all_keys[ARRAY_SIZE(plain_keys) + N_INDEXED_KEYS];
-static char indexed_names[N_INDEXED_KEYS][12];
-
-/* Built on first use (the API's constructors call ct_config_schema(); constructors run in
- * no defined order, so this one cannot be a constructor itself). */
-static void
-build_all_keys(void)
-{
-	size_t n = 0, k = 0;
-	for (size_t i = 0; plain_keys[i].name; i++)
-		all_keys[n++] = plain_keys[i];
-	for (size_t g = 0; g < ARRAY_SIZE(indexed); g++)
-		for (unsigned i = 0; i < indexed[g].count; i++) {
-			snprintf(indexed_names[k], sizeof(indexed_names[k]), "%s%u",
-			         indexed[g].prefix, i);
-			all_keys[n] = *indexed[g].tmpl;
-			all_keys[n++].name = indexed_names[k++];
-		}
-	all_keys[n].name = NULL;
-}
+static char indexed_names[N_INDEXED_KEYS][CONFKEY_NAME_MAX];
+static struct confkeys keys = { plain_keys, families, ARRAY_SIZE(families), all_keys,
+	                        indexed_names };
 
 const struct api_schema *
 ct_config_schema(void)
 {
-	if (!all_keys[0].name)
-		build_all_keys();
-	return all_keys;
+	return confkeys_all(&keys);
 }
 
 const struct api_schema *
 ct_key_schema(const char *key)
 {
-	const struct api_schema *s = schema_find(plain_keys, key);
-	if (s)
-		return s;
-	for (size_t g = 0; g < ARRAY_SIZE(indexed); g++)
-		if (indexed_key(key, indexed[g].prefix, indexed[g].count, NULL))
-			return indexed[g].tmpl;
-	return NULL;
+	return confkeys_find(&keys, key);
 }
 
 bool
 ct_is_volume_key(const char *key)
 {
-	return streq(key, "rootfs") || indexed_key(key, "mp", CT_MAX_MPS, NULL);
+	return streq(key, "rootfs") || confkey_index(key, "mp", CT_MAX_MPS, NULL);
 }
 
 bool
 ct_is_net_key(const char *key, unsigned *ret_index)
 {
-	return indexed_key(key, "net", CT_MAX_NETS, ret_index);
+	return confkey_index(key, "net", CT_MAX_NETS, ret_index);
 }
 
 /* ---- typed view ---- */

@@ -1,6 +1,7 @@
 /* The keys of a VM config (qemu-server's $confdesc, Drive.pm's drive formats, Network.pm's
  * $net_fmt, CPUConfig's $cpu_fmt, ...) as schema data, and the typed view of a config. */
 #include "guest/qemu/vmconf.h"
+#include "guest/confkeys.h"
 #include "basic/encoding.h"
 #include "schema/propstr.h"
 #include "storage/storage.h"
@@ -790,12 +791,7 @@ static const struct api_schema unused_template = {
 	               "modified manually.",
 };
 
-static const struct {
-	const char *prefix;
-	unsigned count;
-	const struct api_schema *tmpl;
-	int bus; /* enum vm_bus for disks, -1 otherwise */
-} indexed[] = {
+static const struct confkey_family families[] = {
 	{ "ide", VM_MAX_IDE, &ide_template, VM_BUS_IDE },
 	{ "net", VM_MAX_NETS, &net_template, -1 },
 	{ "sata", VM_MAX_SATA, &sata_template, VM_BUS_SATA },
@@ -805,64 +801,24 @@ static const struct {
 	{ "virtio", VM_MAX_VIRTIO, &virtio_template, VM_BUS_VIRTIO },
 };
 
-/* "<prefix><n>" with n < count and no leading zeros; the index in *ret */
-static bool
-indexed_key(const char *key, const char *prefix, unsigned count, unsigned *ret)
-{
-	if (!startswith(key, prefix))
-		return false;
-	const char *p = key + strlen(prefix);
-	if (!*p || strspn(p, "0123456789") != strlen(p) || (p[0] == '0' && p[1]) || strlen(p) > 3)
-		return false;
-	unsigned n = (unsigned)atoi(p);
-	if (n >= count)
-		return false;
-	if (ret)
-		*ret = n;
-	return true;
-}
-
 #define N_INDEXED_KEYS                                                                             \
 	(VM_MAX_IDE + VM_MAX_NETS + VM_MAX_SATA + VM_MAX_SCSI + VM_MAX_SERIALS + VM_MAX_UNUSED +   \
 	 VM_MAX_VIRTIO)
 static struct api_schema all_keys[ARRAY_SIZE(plain_keys) + N_INDEXED_KEYS];
-static char indexed_names[N_INDEXED_KEYS][12];
-
-/* Built on first use, as ct_config_schema (constructors run in no defined order). */
-static void
-build_all_keys(void)
-{
-	size_t n = 0, k = 0;
-	for (size_t i = 0; plain_keys[i].name; i++)
-		all_keys[n++] = plain_keys[i];
-	for (size_t g = 0; g < ARRAY_SIZE(indexed); g++)
-		for (unsigned i = 0; i < indexed[g].count; i++) {
-			snprintf(indexed_names[k], sizeof(indexed_names[k]), "%s%u",
-			         indexed[g].prefix, i);
-			all_keys[n] = *indexed[g].tmpl;
-			all_keys[n++].name = indexed_names[k++];
-		}
-	all_keys[n].name = NULL;
-}
+static char indexed_names[N_INDEXED_KEYS][CONFKEY_NAME_MAX];
+static struct confkeys keys = { plain_keys, families, ARRAY_SIZE(families), all_keys,
+	                        indexed_names };
 
 const struct api_schema *
 vm_config_schema(void)
 {
-	if (!all_keys[0].name)
-		build_all_keys();
-	return all_keys;
+	return confkeys_all(&keys);
 }
 
 const struct api_schema *
 vm_key_schema(const char *key)
 {
-	const struct api_schema *s = schema_find(plain_keys, key);
-	if (s)
-		return s;
-	for (size_t g = 0; g < ARRAY_SIZE(indexed); g++)
-		if (indexed_key(key, indexed[g].prefix, indexed[g].count, NULL))
-			return indexed[g].tmpl;
-	return NULL;
+	return confkeys_find(&keys, key);
 }
 
 bool
@@ -875,20 +831,19 @@ vm_is_disk_key(const char *key, enum vm_bus *ret_bus, unsigned *ret_index)
 			*ret_index = 0;
 		return true;
 	}
-	for (size_t g = 0; g < ARRAY_SIZE(indexed); g++)
-		if (indexed[g].bus >= 0 &&
-		    indexed_key(key, indexed[g].prefix, indexed[g].count, ret_index)) {
-			if (ret_bus)
-				*ret_bus = (enum vm_bus)indexed[g].bus;
-			return true;
-		}
+	const struct confkey_family *f = confkeys_family(&keys, key, ret_index);
+	if (f && f->tag >= 0) {
+		if (ret_bus)
+			*ret_bus = (enum vm_bus)f->tag;
+		return true;
+	}
 	return false;
 }
 
 bool
 vm_is_net_key(const char *key, unsigned *ret_index)
 {
-	return indexed_key(key, "net", VM_MAX_NETS, ret_index);
+	return confkey_index(key, "net", VM_MAX_NETS, ret_index);
 }
 
 unsigned
@@ -1548,7 +1503,7 @@ static int
 set_indexed(struct vm_config *c, const char *key, const char *value, struct error *err)
 {
 	unsigned index;
-	if (indexed_key(key, "serial", VM_MAX_SERIALS, &index)) {
+	if (confkey_index(key, "serial", VM_MAX_SERIALS, &index)) {
 		_cleanup_(json_decrefp) json_t *v = NULL;
 		int r = check_value(&serial_template, key, value, &v, err);
 		if (r < 0)
@@ -1559,7 +1514,7 @@ set_indexed(struct vm_config *c, const char *key, const char *value, struct erro
 		c->serial[index] = xstrdup(value);
 		return 0;
 	}
-	if (indexed_key(key, "unused", VM_MAX_UNUSED, &index)) {
+	if (confkey_index(key, "unused", VM_MAX_UNUSED, &index)) {
 		_cleanup_(json_decrefp) json_t *o = NULL;
 		int r = parse_props(unused_props, key, value, &o, err);
 		if (r < 0)
