@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "../golden.h"
+
 #define GOLDEN_DIR BERTH_SOURCE_DIR "/tests/golden/qemu"
 
 /* A fixed host: "local" is a directory storage at /var/lib/vz, "local-lvm" an LVM thin pool
@@ -123,36 +125,13 @@ check_one(const char *name)
 	_cleanup_free_ char *conf = xasprintf("%s/%s.conf", GOLDEN_DIR, name);
 	_cleanup_free_ char *want_path = xasprintf("%s/%s.argv", GOLDEN_DIR, name);
 	_cleanup_free_ char *got = generate(conf);
-	const char *update = getenv("BERTH_GOLDEN_UPDATE");
-	if (update && streq(update, "1")) {
-		assert_int_equal(write_file_atomic(want_path, got, strlen(got), 0644), 0);
-		return;
-	}
-	_cleanup_free_ char *want = NULL;
-	if (read_file(want_path, 1u << 20, &want, NULL) < 0)
-		fail_msg("%s missing (run with BERTH_GOLDEN_UPDATE=1 and review)", want_path);
-	if (!streq(got, want))
-		fail_msg("%s differs; got:\n%s", want_path, got);
+	golden_check(want_path, got);
 }
 
 static void
 test_golden_files(void **state)
 {
-	(void)state;
-	DIR *d = opendir(GOLDEN_DIR);
-	assert_non_null(d);
-	struct dirent *de;
-	unsigned n = 0;
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-		if (len < 6 || !streq(de->d_name + len - 5, ".conf"))
-			continue;
-		_cleanup_free_ char *name = xstrndup(de->d_name, len - 5);
-		check_one(name);
-		n++;
-	}
-	closedir(d);
-	assert_true(n >= 8);
+	golden_each_conf(GOLDEN_DIR, check_one, 8);
 }
 
 /* qemu_argv's own refusals: what vmconf accepts but this QEMU/Berth cannot run */

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "../golden.h"
+
 #define GOLDEN_DIR BERTH_SOURCE_DIR "/tests/golden/qemu"
 
 static void
@@ -38,23 +40,16 @@ round_trip(const char *path)
 }
 
 static void
+round_trip_one(const char *name)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s.conf", GOLDEN_DIR, name);
+	round_trip(path);
+}
+
+static void
 test_golden_configs_round_trip_in_canonical_form(void **state)
 {
-	(void)state;
-	DIR *d = opendir(GOLDEN_DIR);
-	assert_non_null(d);
-	struct dirent *de;
-	unsigned n = 0;
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-		if (len < 6 || !streq(de->d_name + len - 5, ".conf"))
-			continue;
-		_cleanup_free_ char *path = xasprintf("%s/%s", GOLDEN_DIR, de->d_name);
-		round_trip(path);
-		n++;
-	}
-	closedir(d);
-	assert_true(n >= 8);
+	golden_each_conf(GOLDEN_DIR, round_trip_one, 8);
 }
 
 static void
