@@ -5,6 +5,29 @@
 
 #include <stdio.h>
 
+const struct api_schema confkey_startup_props[] = {
+	{ .name = "order",
+	  .type = API_T_INTEGER,
+	  .optional = true,
+	  .minimum = 0,
+	  .flags = API_F_HAS_MIN,
+	  .default_key = true,
+	  .description = "Startup order (lower starts first)." },
+	{ .name = "up",
+	  .type = API_T_INTEGER,
+	  .optional = true,
+	  .minimum = 0,
+	  .flags = API_F_HAS_MIN,
+	  .description = "Delay in seconds to wait after starting." },
+	{ .name = "down",
+	  .type = API_T_INTEGER,
+	  .optional = true,
+	  .minimum = 0,
+	  .flags = API_F_HAS_MIN,
+	  .description = "Timeout in seconds for shutting down." },
+	{ .name = NULL },
+};
+
 bool
 confkey_index(const char *key, const char *prefix, unsigned count, unsigned *ret)
 {

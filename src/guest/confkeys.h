@@ -27,6 +27,10 @@ struct confkeys {
 	char (*names)[CONFKEY_NAME_MAX];
 };
 
+/* PVE's pve-startup-order property string ("order=1,up=30,down=60"), the same for CTs
+ * and VMs. */
+extern const struct api_schema confkey_startup_props[];
+
 /* "<prefix><n>" with n < count and no leading zeros; the index in *ret (may be NULL). */
 bool confkey_index(const char *key, const char *prefix, unsigned count, unsigned *ret);
 

@@ -191,29 +191,6 @@ const struct api_schema ct_features_props[] = {
 	{ .name = NULL },
 };
 
-static const struct api_schema startup_props[] = {
-	{ .name = "order",
-	  .type = API_T_INTEGER,
-	  .optional = true,
-	  .minimum = 0,
-	  .flags = API_F_HAS_MIN,
-	  .default_key = true,
-	  .description = "Startup order (lower starts first)." },
-	{ .name = "up",
-	  .type = API_T_INTEGER,
-	  .optional = true,
-	  .minimum = 0,
-	  .flags = API_F_HAS_MIN,
-	  .description = "Delay in seconds to wait after starting." },
-	{ .name = "down",
-	  .type = API_T_INTEGER,
-	  .optional = true,
-	  .minimum = 0,
-	  .flags = API_F_HAS_MIN,
-	  .description = "Timeout in seconds for shutting down." },
-	{ .name = NULL },
-};
-
 static const struct api_schema unused_props[] = {
 	{ .name = "volume",
 	  .type = API_T_STRING,
@@ -367,7 +344,7 @@ static const struct api_schema plain_keys[] = {
 	{ .name = "startup",
 	  .type = API_T_STRING,
 	  .optional = true,
-	  .props = startup_props,
+	  .props = confkey_startup_props,
 	  .typetext = "[[order=]\\d+] [,up=\\d+] [,down=\\d+] ",
 	  .description = "Startup and shutdown behavior. Order is a non-negative number defining "
 	                 "the general startup order. Shutdown in done with reverse ordering." },
