@@ -51,6 +51,9 @@ cluster_resources(struct api_call *c)
 			json_array_append_new(c->data, node_entry(ctx, ctx->node, true));
 	}
 	if (!type || streq(type, "vm")) {
+		json_t *vms = qemu_resource_entries(c);
+		json_array_extend(c->data, vms);
+		json_decref(vms);
 		json_t *cts = lxc_resource_entries(c);
 		json_array_extend(c->data, cts);
 		json_decref(cts);

@@ -146,32 +146,6 @@ load_ct(struct api_call *c, char *digest)
 	return gc;
 }
 
-/* CPU usage as a fraction of the CT's CPUs, from the change since the last sample (PVE
- * reports it the same way from pvestatd's cache). */
-struct cpu_sample {
-	unsigned vmid;
-	uint64_t cpu_ns;
-	uint64_t when_ns;
-	double last;
-};
-static struct cpu_sample cpu_samples[256];
-
-static double
-cpu_fraction(unsigned vmid, uint64_t cpu_ns, unsigned cpus)
-{
-	uint64_t now = (uint64_t)monotonic_ns();
-	struct cpu_sample *s = &cpu_samples[vmid % ARRAY_SIZE(cpu_samples)];
-	double frac = 0;
-	if (s->vmid == vmid && now > s->when_ns && cpu_ns >= s->cpu_ns) {
-		uint64_t dt = now - s->when_ns;
-		if (dt < 1000000000ull / 2)
-			return s->last; /* too close to the last sample to mean anything */
-		frac = (double)(cpu_ns - s->cpu_ns) / (double)dt / (cpus ? cpus : 1);
-	}
-	*s = (struct cpu_sample){ vmid, cpu_ns, now, frac };
-	return frac;
-}
-
 /* The status fields PVE's vmstatus returns for one CT. */
 static json_t *
 ct_status_entry(struct api_call *c, unsigned vmid, const struct guestconf *gc)
@@ -202,7 +176,7 @@ ct_status_entry(struct api_call *c, unsigned vmid, const struct guestconf *gc)
 	json_object_set_new(e, "swap", json_integer((json_int_t)l.swap));
 	json_object_set_new(e, "uptime", json_integer((json_int_t)l.uptime));
 	json_object_set_new(e, "cpu",
-	                    json_real(l.running ? cpu_fraction(vmid, l.cpu_ns, cpus) : 0));
+	                    json_real(l.running ? guest_cpu_fraction(vmid, l.cpu_ns, cpus) : 0));
 	json_object_set_new(e, "netin", json_integer((json_int_t)l.netin));
 	json_object_set_new(e, "netout", json_integer((json_int_t)l.netout));
 	json_object_set_new(e, "diskread", json_integer((json_int_t)l.diskread));
@@ -218,36 +192,13 @@ ct_status_entry(struct api_call *c, unsigned vmid, const struct guestconf *gc)
 	return e;
 }
 
-/* vmids of the CTs on this node */
-static unsigned *
-list_ct_ids(struct api_ctx *ctx, size_t *ret_n)
-{
-	_cleanup_free_ char *prefix = xasprintf("nodes/%s/lxc/", ctx->node);
-	char **paths = NULL;
-	unsigned *ids = NULL;
-	size_t n = 0;
-	if (store_list(ctx->store, prefix, &paths) >= 0) {
-		for (char **p = paths; *p; p++) {
-			unsigned long id;
-			char tail[8];
-			if (sscanf(*p + strlen(prefix), "%lu%7s", &id, tail) == 2 &&
-			    streq(tail, ".conf") && id >= 100) {
-				ids = xrealloc(ids, (n + 1) * sizeof(*ids));
-				ids[n++] = (unsigned)id;
-			}
-		}
-		store_strv_free(paths);
-	}
-	*ret_n = n;
-	return ids;
-}
-
 json_t *
 lxc_resource_entries(struct api_call *c)
 {
 	json_t *list = json_array();
 	size_t n = 0;
-	_cleanup_free_ unsigned *ids = list_ct_ids(c->ctx, &n);
+	_cleanup_free_ unsigned *ids =
+	        guest_list_ids(c->ctx->store, GUESTCONF_LXC, c->ctx->node, &n);
 	for (size_t i = 0; i < n; i++) {
 		char path[32];
 		snprintf(path, sizeof(path), "/vms/%u", ids[i]);
@@ -277,7 +228,8 @@ lxc_list(struct api_call *c)
 {
 	c->data = json_array();
 	size_t n = 0;
-	_cleanup_free_ unsigned *ids = list_ct_ids(c->ctx, &n);
+	_cleanup_free_ unsigned *ids =
+	        guest_list_ids(c->ctx->store, GUESTCONF_LXC, c->ctx->node, &n);
 	for (size_t i = 0; i < n; i++) {
 		char path[32];
 		snprintf(path, sizeof(path), "/vms/%u", ids[i]);

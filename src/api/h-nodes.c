@@ -218,9 +218,15 @@ static const struct api_schema wakeonlan_keys[] = {
 		  .optional = true,                                                                \
 		  .default_text = "80",                                                            \
 		  .description = "RAM usage target for ballooning (in percent of total memory)" }, \
+	        { .name = "wakeonlan",                                                             \
+		  .type = API_T_STRING,                                                            \
+		  .props = wakeonlan_keys,                                                         \
+		  .optional = true,                                                                \
+		  .description = "Node specific wake on LAN settings." },                          \
 	{                                                                                          \
-		.name = "wakeonlan", .type = API_T_STRING, .props = wakeonlan_keys,                \
-		.optional = true, .description = "Node specific wake on LAN settings."             \
+		.name = "kvm", .type = API_T_BOOLEAN, .optional = true,                            \
+		.description = "Berth: run VMs with KVM (1) or TCG software emulation (0). "       \
+		               "Unset: KVM when /dev/kvm works and the CPU has vmx or svm."        \
 	}
 
 static const struct api_schema node_config_keys[] = { NODE_CONFIG_KEYS, PARAM_END };

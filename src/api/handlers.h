@@ -20,6 +20,7 @@ extern const struct api_route api_routes_aplinfo[];
 extern const struct api_route api_routes_lxc[];
 extern const struct api_route api_routes_console[];
 extern const struct api_route api_routes_lxc_disk[];
+extern const struct api_route api_routes_qemu[];
 
 /* task functions (the worker side of routes that start tasks) */
 int probe_task_run(struct task_worker *w, json_t *params, struct error *err);
@@ -40,6 +41,8 @@ int api_check_volume_access(struct api_call *c, const char *sid, const struct vo
 
 /* /cluster/resources entries of this node's containers the caller may see. */
 json_t *lxc_resource_entries(struct api_call *c);
+/* ... and of its VMs. */
+json_t *qemu_resource_entries(struct api_call *c);
 
 /* {version, release, repoid, berth} */
 json_t *version_info(void);

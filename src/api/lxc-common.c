@@ -1,27 +1,31 @@
-/* Shared by the container routes and tasks: config files in the store, locks, host facts. */
+/* Shared by the guest routes and tasks (containers and VMs): config files in the store, locks,
+ * host facts. */
 #include "api/lxc-common.h"
 #include "auth/usercfg.h"
+#include "basic/clock.h"
 
 #include <stdio.h>
 #include <unistd.h>
 
 char *
-ct_conf_path(const char *node, unsigned vmid)
+guest_conf_path(enum guestconf_kind kind, const char *node, unsigned vmid)
 {
-	return xasprintf("nodes/%s/lxc/%u.conf", node, vmid);
+	return xasprintf("nodes/%s/%s/%u.conf", node, kind == GUESTCONF_LXC ? "lxc" : "qemu-server",
+	                 vmid);
 }
 
-char *
-vm_conf_path(const char *node, unsigned vmid)
+/* "CT" or "VM", as PVE's messages name the guest */
+static const char *
+guest_word(enum guestconf_kind kind)
 {
-	return xasprintf("nodes/%s/qemu-server/%u.conf", node, vmid);
+	return kind == GUESTCONF_LXC ? "CT" : "VM";
 }
 
 int
-ct_conf_load(struct store *st, const char *node, unsigned vmid, struct guestconf **ret,
-             char *ret_digest, struct error *err)
+guest_conf_load(struct store *st, enum guestconf_kind kind, const char *node, unsigned vmid,
+                struct guestconf **ret, char *ret_digest, struct error *err)
 {
-	_cleanup_free_ char *path = ct_conf_path(node, vmid);
+	_cleanup_free_ char *path = guest_conf_path(kind, node, vmid);
 	struct store_file f = { 0 };
 	int r = store_read(st, path, &f);
 	if (r == -ENOENT)
@@ -30,7 +34,7 @@ ct_conf_load(struct store *st, const char *node, unsigned vmid, struct guestconf
 	if (r < 0)
 		return error_errno(err, r, "unable to read '%s'", path);
 	struct guestconf *gc = NULL;
-	r = guestconf_parse(GUESTCONF_LXC, f.data, path, &gc, err);
+	r = guestconf_parse(kind, f.data, path, &gc, err);
 	if (r >= 0 && ret_digest)
 		memcpy(ret_digest, f.digest, STORE_DIGEST_LEN + 1);
 	store_file_done(&f);
@@ -41,10 +45,10 @@ ct_conf_load(struct store *st, const char *node, unsigned vmid, struct guestconf
 }
 
 int
-ct_conf_save(struct store *st, const char *node, unsigned vmid, const struct guestconf *gc,
-             const char *expect_digest, struct error *err)
+guest_conf_save(struct store *st, const char *node, unsigned vmid, const struct guestconf *gc,
+                const char *expect_digest, struct error *err)
 {
-	_cleanup_free_ char *path = ct_conf_path(node, vmid);
+	_cleanup_free_ char *path = guest_conf_path(gc->kind, node, vmid);
 	_cleanup_free_ char *text = NULL;
 	int r = guestconf_format(gc, &text, err);
 	if (r < 0)
@@ -55,7 +59,8 @@ ct_conf_save(struct store *st, const char *node, unsigned vmid, const struct gue
 		                        "detected modified configuration - file changed by other "
 		                        "user? Try again.");
 	if (r == -EEXIST)
-		return error_set_status(err, 500, EEXIST, "CT %u already exists", vmid);
+		return error_set_status(err, 500, EEXIST, "%s %u already exists",
+		                        guest_word(gc->kind), vmid);
 	if (r < 0)
 		return error_errno(err, r, "unable to write '%s'", path);
 	return 0;
@@ -68,10 +73,10 @@ ct_conf_typed(const struct guestconf *gc, unsigned vmid, struct ct_config **ret,
 }
 
 int
-ct_lock(struct store *st, const char *node, unsigned vmid, int timeout_ms, struct store_lock **ret,
-        struct error *err)
+guest_lock(struct store *st, enum guestconf_kind kind, const char *node, unsigned vmid,
+           int timeout_ms, struct store_lock **ret, struct error *err)
 {
-	_cleanup_free_ char *path = ct_conf_path(node, vmid);
+	_cleanup_free_ char *path = guest_conf_path(kind, node, vmid);
 	int r = store_lock(st, path, timeout_ms, ret);
 	if (r == -ETIMEDOUT)
 		return error_set(err, ETIMEDOUT, "can't lock file '%s' - got timeout", path);
@@ -81,11 +86,12 @@ ct_lock(struct store *st, const char *node, unsigned vmid, int timeout_ms, struc
 }
 
 int
-ct_check_lock(const struct guestconf *gc, struct error *err)
+guest_check_lock(const struct guestconf *gc, struct error *err)
 {
 	const char *lock = guestconf_get(&gc->main, "lock");
 	if (lock)
-		return error_set_status(err, 500, EBUSY, "CT is locked (%s)", lock);
+		return error_set_status(err, 500, EBUSY, "%s is locked (%s)", guest_word(gc->kind),
+		                        lock);
 	return 0;
 }
 
@@ -168,14 +174,15 @@ guest_pool_set(struct store *st, unsigned vmid, const char *pool, struct error *
 }
 
 int
-ct_conf_load_locked(struct store *st, const char *node, unsigned vmid, struct store_lock **ret_lock,
-                    struct guestconf **ret_gc, char *digest, struct error *err)
+guest_conf_load_locked(struct store *st, enum guestconf_kind kind, const char *node, unsigned vmid,
+                       struct store_lock **ret_lock, struct guestconf **ret_gc, char *digest,
+                       struct error *err)
 {
 	*ret_gc = NULL;
-	int r = ct_lock(st, node, vmid, 10000, ret_lock, err);
+	int r = guest_lock(st, kind, node, vmid, 10000, ret_lock, err);
 	if (r < 0)
 		return r;
-	r = ct_conf_load(st, node, vmid, ret_gc, digest, err);
+	r = guest_conf_load(st, kind, node, vmid, ret_gc, digest, err);
 	if (r < 0) {
 		store_unlock(*ret_lock);
 		*ret_lock = NULL;
@@ -187,4 +194,53 @@ void
 ct_task_log_line(const char *line, void *w)
 {
 	task_log(w, "%s", line);
+}
+
+unsigned *
+guest_list_ids(struct store *st, enum guestconf_kind kind, const char *node, size_t *ret_n)
+{
+	_cleanup_free_ char *prefix =
+	        xasprintf("nodes/%s/%s/", node, kind == GUESTCONF_LXC ? "lxc" : "qemu-server");
+	char **paths = NULL;
+	unsigned *ids = NULL;
+	size_t n = 0;
+	if (store_list(st, prefix, &paths) >= 0) {
+		for (char **p = paths; *p; p++) {
+			unsigned long id;
+			char tail[8];
+			if (sscanf(*p + strlen(prefix), "%lu%7s", &id, tail) == 2 &&
+			    streq(tail, ".conf") && id >= 100) {
+				ids = xrealloc(ids, (n + 1) * sizeof(*ids));
+				ids[n++] = (unsigned)id;
+			}
+		}
+		store_strv_free(paths);
+	}
+	*ret_n = n;
+	return ids;
+}
+
+/* The last CPU sample per guest (vmids are unique across CTs and VMs). */
+struct cpu_sample {
+	unsigned vmid;
+	uint64_t cpu_ns;
+	uint64_t when_ns;
+	double last;
+};
+static struct cpu_sample cpu_samples[256];
+
+double
+guest_cpu_fraction(unsigned vmid, uint64_t cpu_ns, unsigned cpus)
+{
+	uint64_t now = (uint64_t)monotonic_ns();
+	struct cpu_sample *s = &cpu_samples[vmid % ARRAY_SIZE(cpu_samples)];
+	double frac = 0;
+	if (s->vmid == vmid && now > s->when_ns && cpu_ns >= s->cpu_ns) {
+		uint64_t dt = now - s->when_ns;
+		if (dt < 1000000000ull / 2)
+			return s->last; /* too close to the last sample to mean anything */
+		frac = (double)(cpu_ns - s->cpu_ns) / (double)dt / (cpus ? cpus : 1);
+	}
+	*s = (struct cpu_sample){ vmid, cpu_ns, now, frac };
+	return frac;
 }

@@ -1,5 +1,5 @@
-/* What the container routes (h-lxc.c) and their tasks (t-lxc.c) share: where a CT's config
- * lives in the store, loading and saving it, its lock, and the host facts the driver needs. */
+/* What the guest routes (h-lxc.c, h-qemu.c) and their tasks share: where a guest's config
+ * lives in the store, loading and saving it, its lock, and the host facts the drivers need. */
 #pragma once
 
 #include "api/handlers.h"
@@ -7,33 +7,79 @@
 #include "guest/lxc/runtime.h"
 #include "store/store.h"
 
-/* "nodes/<node>/lxc/<vmid>.conf" and "nodes/<node>/qemu-server/<vmid>.conf"; caller frees */
-char *ct_conf_path(const char *node, unsigned vmid);
-char *vm_conf_path(const char *node, unsigned vmid);
+/* "nodes/<node>/lxc/<vmid>.conf" or "nodes/<node>/qemu-server/<vmid>.conf"; caller frees */
+char *guest_conf_path(enum guestconf_kind kind, const char *node, unsigned vmid);
 
-/* Load and parse a CT config. A missing file is -ENOENT with PVE's 500 "Configuration file
+/* Load and parse a guest config. A missing file is -ENOENT with PVE's 500 "Configuration file
  * 'nodes/<node>/lxc/<vmid>.conf' does not exist". ret_digest (41 bytes) may be NULL. */
-int ct_conf_load(struct store *st, const char *node, unsigned vmid, struct guestconf **ret,
-                 char *ret_digest, struct error *err);
+int guest_conf_load(struct store *st, enum guestconf_kind kind, const char *node, unsigned vmid,
+                    struct guestconf **ret, char *ret_digest, struct error *err);
 /* Write it back; expect_digest as for store_write (NULL unconditional, "" new file). */
-int ct_conf_save(struct store *st, const char *node, unsigned vmid, const struct guestconf *gc,
-                 const char *expect_digest, struct error *err);
-/* The typed view of the main section. */
+int guest_conf_save(struct store *st, const char *node, unsigned vmid, const struct guestconf *gc,
+                    const char *expect_digest, struct error *err);
+/* Serialise changes to one guest across the daemon and its workers (PVE's lock_config):
+ * -ETIMEDOUT "can't lock file '...' - got timeout" after timeout_ms. */
+int guest_lock(struct store *st, enum guestconf_kind kind, const char *node, unsigned vmid,
+               int timeout_ms, struct store_lock **ret, struct error *err);
+/* "CT is locked (<lock>)" / "VM is locked (<lock>)" when the config carries a lock. */
+int guest_check_lock(const struct guestconf *gc, struct error *err);
+/* guest_lock, then guest_conf_load; on failure nothing is held (*ret_lock and *ret_gc NULL). */
+int guest_conf_load_locked(struct store *st, enum guestconf_kind kind, const char *node,
+                           unsigned vmid, struct store_lock **ret_lock, struct guestconf **ret_gc,
+                           char *digest, struct error *err);
+
+/* The container forms of the above. */
+static inline char *
+ct_conf_path(const char *node, unsigned vmid)
+{
+	return guest_conf_path(GUESTCONF_LXC, node, vmid);
+}
+static inline char *
+vm_conf_path(const char *node, unsigned vmid)
+{
+	return guest_conf_path(GUESTCONF_QEMU, node, vmid);
+}
+static inline int
+ct_conf_load(struct store *st, const char *node, unsigned vmid, struct guestconf **ret,
+             char *ret_digest, struct error *err)
+{
+	return guest_conf_load(st, GUESTCONF_LXC, node, vmid, ret, ret_digest, err);
+}
+static inline int
+ct_conf_save(struct store *st, const char *node, unsigned vmid, const struct guestconf *gc,
+             const char *expect_digest, struct error *err)
+{
+	return guest_conf_save(st, node, vmid, gc, expect_digest, err);
+}
+static inline int
+ct_lock(struct store *st, const char *node, unsigned vmid, int timeout_ms, struct store_lock **ret,
+        struct error *err)
+{
+	return guest_lock(st, GUESTCONF_LXC, node, vmid, timeout_ms, ret, err);
+}
+static inline int
+ct_check_lock(const struct guestconf *gc, struct error *err)
+{
+	return guest_check_lock(gc, err);
+}
+static inline int
+ct_conf_load_locked(struct store *st, const char *node, unsigned vmid, struct store_lock **ret_lock,
+                    struct guestconf **ret_gc, char *digest, struct error *err)
+{
+	return guest_conf_load_locked(st, GUESTCONF_LXC, node, vmid, ret_lock, ret_gc, digest, err);
+}
+/* The typed view of a CT config's main section. */
 int ct_conf_typed(const struct guestconf *gc, unsigned vmid, struct ct_config **ret,
                   struct error *err);
-
-/* Serialise changes to one CT across the daemon and its workers (PVE's lock_config):
- * -ETIMEDOUT "can't lock file '...' - got timeout" after timeout_ms. */
-int ct_lock(struct store *st, const char *node, unsigned vmid, int timeout_ms,
-            struct store_lock **ret, struct error *err);
-/* "CT is locked (<lock>)" when the config carries a lock. */
-int ct_check_lock(const struct guestconf *gc, struct error *err);
 /* A line of a tool's or liblxc's output into the log of the task worker `w`. */
 void ct_task_log_line(const char *line, void *w);
-/* ct_lock, then ct_conf_load; on failure nothing is held (*ret_lock and *ret_gc NULL). */
-int ct_conf_load_locked(struct store *st, const char *node, unsigned vmid,
-                        struct store_lock **ret_lock, struct guestconf **ret_gc, char *digest,
-                        struct error *err);
+
+/* The vmids of the guests of one kind on node, from their config files; caller frees. */
+unsigned *guest_list_ids(struct store *st, enum guestconf_kind kind, const char *node,
+                         size_t *ret_n);
+/* CPU use as a fraction of the guest's cpus, from the change since the last sample of this
+ * vmid in this process (PVE reports it the same way from pvestatd's cache). */
+double guest_cpu_fraction(unsigned vmid, uint64_t cpu_ns, unsigned cpus);
 
 /* Put guest vmid into pool (NULL: out of any pool) in user.cfg, as PVE's add_vm_to_pool and
  * remove_vm_access; read-modify-write on the store's digest, retried on a race. */

@@ -51,6 +51,7 @@ int cmd_task(struct cli *c, int argc, char **argv);
 int cmd_admin(struct cli *c, int argc, char **argv);
 int cmd_template(struct cli *c, int argc, char **argv);
 int cmd_ct(struct cli *c, int argc, char **argv);
+int cmd_vm(struct cli *c, int argc, char **argv);
 /* Usage text for an API path (every method), from the route table. */
 int cmd_usage(const char *path, bool verbose, FILE *out);
 const char *const *route_columns(const char *method, const char *path);

@@ -21,6 +21,8 @@ usage(FILE *out)
 	        "  template list|build ...         container templates (berth template --help)\n"
 	        "  ct list|create|start|stop|enter|console ...\n"
 	        "                                  containers (berth ct --help)\n"
+	        "  vm list|create|start|stop|console ...\n"
+	        "                                  virtual machines (berth vm --help)\n"
 	        "  help                            this text\n"
 	        "\n"
 	        "PATH is relative to /api2/json, e.g. /nodes/localhost/status. Repeat --key to "
@@ -181,6 +183,8 @@ main(int argc, char **argv)
 		ret = cmd_admin(&c, n - 1, args + 1);
 	} else if (streq(args[0], "ct")) {
 		ret = cmd_ct(&c, n - 1, args + 1);
+	} else if (streq(args[0], "vm")) {
+		ret = cmd_vm(&c, n - 1, args + 1);
 	} else if (streq(args[0], "template")) {
 		ret = cmd_template(&c, n - 1, args + 1);
 	} else {

@@ -718,3 +718,88 @@ cg_populated(const struct cg_host *h, const char *rel)
 	}
 	return false;
 }
+
+/* v1 cpuset groups need cpus/mems before a process may join them: guests stay in the root
+ * cpuset, so no directory there. */
+static bool
+skip_hierarchy(const char *root)
+{
+	const char *base = strrchr(root, '/');
+	return base && strstr(base, "cpuset") != NULL;
+}
+
+static int
+mkdir_parents(const char *root, const char *rel, bool enable_v2_controllers)
+{
+	_cleanup_free_ char *cur = xstrdup(root);
+	_cleanup_free_ char *copy = xstrdup(rel);
+	char *save = NULL;
+	for (char *part = strtok_r(copy, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+		if (enable_v2_controllers) {
+			/* the controllers a guest's group uses, delegated down the chain */
+			_cleanup_free_ char *ctl = xasprintf("%s/cgroup.subtree_control", cur);
+			static const char *const want[] = { "+cpu", "+memory", "+io", "+pids" };
+			for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+				_cleanup_close_ int fd = open(ctl, O_WRONLY | O_CLOEXEC);
+				if (fd >= 0 && write(fd, want[i], strlen(want[i])) < 0) {
+					/* not available here: accounting without it */
+				}
+			}
+		}
+		char *next = xasprintf("%s/%s", cur, part);
+		free(cur);
+		cur = next;
+		if (mkdir(cur, 0755) < 0 && errno != EEXIST)
+			return negative_errno();
+	}
+	return 0;
+}
+
+int
+cg_create(const struct cg_host *h, const char *rel, struct error *err)
+{
+	if (!rel_valid(rel))
+		return error_set(err, EINVAL, "invalid cgroup name '%s'", rel);
+	if (!h->mnt[0])
+		return 0;
+	char **roots = NULL;
+	size_t n = hierarchy_roots(h, &roots);
+	int r = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (r >= 0 && !skip_hierarchy(roots[i])) {
+			int q = mkdir_parents(roots[i], rel, h->layout == CG_UNIFIED);
+			if (q < 0)
+				r = error_errno(err, q, "unable to create cgroup %s/%s", roots[i],
+				                rel);
+		}
+		free(roots[i]);
+	}
+	free(roots);
+	return r;
+}
+
+int
+cg_attach(const struct cg_host *h, const char *rel, pid_t pid, struct error *err)
+{
+	if (!rel_valid(rel))
+		return error_set(err, EINVAL, "invalid cgroup name '%s'", rel);
+	if (!h->mnt[0])
+		return 0;
+	char **roots = NULL;
+	size_t n = hierarchy_roots(h, &roots);
+	int r = 0;
+	char buf[32];
+	int len = snprintf(buf, sizeof(buf), "%d", (int)(pid ? pid : getpid()));
+	for (size_t i = 0; i < n; i++) {
+		if (r >= 0 && !skip_hierarchy(roots[i])) {
+			_cleanup_free_ char *p = xasprintf("%s/%s/cgroup.procs", roots[i], rel);
+			_cleanup_close_ int fd = open(p, O_WRONLY | O_CLOEXEC);
+			if (fd < 0 || write(fd, buf, (size_t)len) < 0)
+				r = error_errno(err, negative_errno(), "unable to join cgroup %s",
+				                p);
+		}
+		free(roots[i]);
+	}
+	free(roots);
+	return r;
+}

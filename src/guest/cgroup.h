@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 enum cg_layout {
 	CG_UNIFIED, /* pure cgroup2 at the mount point (Debian 12, Proxmox VE 8) */
@@ -82,6 +83,13 @@ struct cg_stats {
  * (guest stopped); err names the file that could not be written. */
 int cg_apply_limits(const struct cg_host *h, const char *rel, uint64_t memory_mib,
                     uint64_t swap_mib, double cpulimit, unsigned cpuunits, struct error *err);
+
+/* Create cgroup rel (and its parents) in every hierarchy but a v1 cpuset (guests stay in the
+ * root cpuset there); on pure cgroup2 the cpu, memory, io and pids controllers are enabled
+ * down the chain where the kernel allows. Existing directories are fine. */
+int cg_create(const struct cg_host *h, const char *rel, struct error *err);
+/* Move process pid (0: the caller) into cgroup rel in every hierarchy cg_create made it. */
+int cg_attach(const struct cg_host *h, const char *rel, pid_t pid, struct error *err);
 
 /* Read the stats of cgroup rel; -ENOENT when the cgroup does not exist (guest stopped). */
 int cg_read_stats(const struct cg_host *h, const char *rel, struct cg_stats *ret);

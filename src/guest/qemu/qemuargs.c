@@ -1314,15 +1314,23 @@ build(struct ctx *x)
 	opt_kv(&o, "debug-threads", "on");
 	if ((r = opt_push(&x->cmd, "-name", &o, x->err)) < 0)
 		return r;
-	arg(&x->cmd, "-no-shutdown");
+	/* no -no-shutdown: without Proxmox's qmeventd nothing would quit a powered-off QEMU */
 	if ((r = add_chardev_socket(x, &x->cmd, "qmp", "qmp")) < 0)
 		return r;
 	arg(&x->cmd, "-mon");
 	arg(&x->cmd, "chardev=qmp,mode=control");
+	/* a second monitor for the daemon's status queries: a task holding the first one (QEMU
+	 * serves one client per monitor) must not stall them */
+	if ((r = add_chardev_socket(x, &x->cmd, "mon", "mon")) < 0)
+		return r;
+	arg(&x->cmd, "-mon");
+	arg(&x->cmd, "chardev=mon,mode=control");
 	arg(&x->cmd, "-pidfile");
 	_cleanup_free_ char *pidfile = qemu_run_path(env, c->vmid, "pid");
 	arg(&x->cmd, pidfile);
 	/* no -daemonize: it cannot fork under -sandbox spawn=deny; the driver detaches QEMU */
+	/* -S: the guest waits until the start worker has joined the taps to their bridges */
+	arg(&x->cmd, "-S");
 
 	if ((r = add_smbios(x)) < 0 || (r = add_ovmf(x)) < 0 || (r = add_smp(x)) < 0)
 		return r;

@@ -33,6 +33,7 @@ struct qemu_ovmf {
 	const char *code;         /* without Secure Boot; NULL: this type is not available */
 	const char *code_secboot; /* Secure Boot build (needs SMM, i.e. q35); NULL: none */
 	uint64_t vars_size;       /* bytes of the matching vars template (raw efidisks) */
+	const char *vars;         /* the vars template the start worker copies; NULL: none */
 };
 
 struct qemu_env {
@@ -57,7 +58,8 @@ int qemu_argv(const struct vm_config *c, const struct qemu_env *env, char ***ret
               struct error *err);
 
 /* Host-side paths of a VM's sockets and files under env->run_dir; caller frees.
- * what: "qmp", "pid", "vnc", "qga", "serial0".."serial3", "efivars". */
+ * what: "qmp", "mon" (the daemon's monitor), "pid", "log" (QEMU's stdout/stderr), "vnc",
+ * "qga", "serial0".."serial3", "efivars". */
 char *qemu_run_path(const struct qemu_env *env, unsigned vmid, const char *what);
 
 /* Host-side name of a VM NIC's tap device: "tap<vmid>i<index>" as Proxmox (at most 15 bytes);

@@ -1,0 +1,74 @@
+/* What the VM routes (h-qemu.c) and their tasks (t-qemu.c) share: the typed config, the host
+ * facts the QEMU driver needs (run directory, KVM or TCG, firmware, the volume resolver), and
+ * which node setting picks the accelerator. */
+#pragma once
+
+#include "api/lxc-common.h"
+#include "guest/qemu/vmrun.h"
+
+struct storage_config;
+
+/* The typed view of a VM config's main section. */
+int vm_conf_typed(const struct guestconf *gc, unsigned vmid, struct vm_config **ret,
+                  struct error *err);
+
+/* The run directory of VMs under a daemon root: "<root>/run/qemu"; caller frees. */
+char *vm_run_dir(const char *root_dir);
+
+/* Does this node run VMs with KVM? The node config's Berth key `kvm` (0/1) when set, else
+ * whether the host can: /dev/kvm opens read-write and the CPU has hardware virtualisation
+ * (vmx or svm; a paravirtual KVM without them, as kvm_pvm, hangs ordinary guest kernels). */
+bool vm_node_kvm(struct store *st, const char *node);
+/* The host side of that answer alone (no node setting). */
+bool vm_host_kvm_usable(void);
+
+/* The driver's host facts. scfg (borrowed, may be NULL for observation only) resolves
+ * volumes; kvm from vm_node_kvm. Keeps pointers into *e: do not copy it. */
+struct vm_env {
+	struct qemu_env q;
+	struct vm_host h;
+	char *run_dir;
+	const struct storage_config *scfg;
+};
+void vm_env_init(struct vm_env *e, const char *root_dir, const struct storage_config *scfg,
+                 bool kvm);
+void vm_env_done(struct vm_env *e);
+
+/* A random MAC with Proxmox's default prefix BC:24:11, upper case as PVE stores it. */
+void vm_random_mac(char buf[static 18]);
+/* netN in canonical form ("virtio=<MAC>,bridge=..."): the MAC given, else the one keep_from
+ * (the NIC's old value) has, else a new random one. NULL with err when value is malformed. */
+char *vm_net_canonical(const char *key, const char *value, const char *keep_from,
+                       struct error *err);
+/* Keys a running VM takes at once (PVE's "fast plug" options: name, description, onboot,
+ * protection, startup, tags, lock, hookscript); all others wait in [PENDING]. */
+bool vm_key_fastplug(const char *key);
+
+/* For vm_update_apply: turn a disk value that asks for a new volume ("local:4,...") into the
+ * stored one (*ret, caller frees; NULL: keep the value); and free a volume. */
+typedef int (*vm_alloc_fn)(const char *key, const char *value, char **ret, void *userdata,
+                           struct error *err);
+typedef int (*vm_free_fn)(const char *volid, void *userdata, struct error *err);
+
+/* Apply a config update to gc as qemu-server's update_vm_api does once the checks passed:
+ * revert drops pending values; each set goes into the config (a stopped VM, or a fast-plug
+ * key) or into [PENDING]; NICs get canonical form and keep their MAC; a replaced or deleted
+ * disk's volume becomes unusedN, unless force (then free_volume frees it, as for deleted
+ * unusedN); deleting an unset key calls warn(). alloc may be NULL: values are stored as
+ * given. The result must load as a VM config (400 otherwise). */
+int vm_update_apply(struct guestconf *gc, unsigned vmid, bool running, json_t *sets, char **del,
+                    char **rev, bool force, vm_alloc_fn alloc, vm_free_fn free_volume,
+                    void (*warn)(const char *line, void *userdata), void *userdata,
+                    struct error *err);
+
+/* The task functions (worker side). */
+int vm_create_task_run(struct task_worker *w, json_t *params, struct error *err);
+int vm_start_task_run(struct task_worker *w, json_t *params, struct error *err);
+int vm_stop_task_run(struct task_worker *w, json_t *params, struct error *err);
+int vm_shutdown_task_run(struct task_worker *w, json_t *params, struct error *err);
+int vm_reboot_task_run(struct task_worker *w, json_t *params, struct error *err);
+int vm_reset_task_run(struct task_worker *w, json_t *params, struct error *err);
+int vm_suspend_task_run(struct task_worker *w, json_t *params, struct error *err);
+int vm_resume_task_run(struct task_worker *w, json_t *params, struct error *err);
+int vm_destroy_task_run(struct task_worker *w, json_t *params, struct error *err);
+int vm_config_task_run(struct task_worker *w, json_t *params, struct error *err);

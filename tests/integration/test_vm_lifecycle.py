@@ -1,0 +1,155 @@
+"""VMs that really run: the test guest ISO (Debian's kernel with a busybox initramfs, built by
+guestimg.py) uploaded to storage, a VM created from it through the API, started under TCG,
+its marker read on the serial console, suspended and resumed, shut down over ACPI, and
+destroyed; start of a running VM fails in the task (PVE), destroy of a running VM is refused;
+the daemon's restart leaves the VM running, and a QEMU killed from outside reads as stopped;
+OVMF (UEFI) boots the same ISO; `berth vm console` carries the serial console."""
+import os
+import signal
+import subprocess
+
+import pytest
+
+import guestimg
+from conftest import NODE, wait_for
+from test_storage_hostile import upload_raw, upload_result
+from vmlib import qemu_pid, run_dir, taps, vm_host, wait_vm_status  # noqa: F401
+
+BOOT_TIMEOUT = 180  # TCG on a slow, shared host
+
+
+@pytest.fixture(scope="module")
+def iso(vm_host):
+    """The Linux test guest uploaded to 'local' as an ISO; its volid."""
+    try:
+        images = guestimg.build_guest_images()
+    except guestimg.GuestImageError as e:
+        pytest.skip(str(e))
+    os.makedirs(os.path.join(vm_host.b.root, "storage", "local", "template", "iso"),
+                exist_ok=True)
+    data = open(images["linux"], "rb").read()
+    r = upload_raw(vm_host.b, "iso", "berth-linux.iso", data)
+    assert upload_result(vm_host.b, r) == (200, "OK"), r.reason
+    return "local:iso/berth-linux.iso"
+
+
+@pytest.fixture
+def vm(vm_host, iso):
+    first = len(vm_host.made)
+    yield vm_host
+    vm_host.cleanup(vm_host.made[first:])
+
+
+def serial(h, vmid, timeout=30):
+    return guestimg.SerialConsole(os.path.join(run_dir(h.b), f"{vmid}.serial0"),
+                                  timeout=timeout)
+
+
+def make_guest(h, iso, **extra):
+    p = {"ide2": f"{iso},media=cdrom", "serial0": "socket", "vga": "serial0",
+         "boot": "order=ide2", "memory": 256}
+    p.update(extra)
+    return h.create(**p)
+
+
+def test_boot_marker_acpi_shutdown_destroy(vm, iso):
+    vmid = make_guest(vm, iso, name="bootme")
+    assert vm.config(vmid)["ide2"].startswith(f"{iso},media=cdrom,size=")
+    vm.power(vmid, "start")
+    con = serial(vm, vmid)
+    con.wait_for(guestimg.MARKER, BOOT_TIMEOUT)
+    assert "BERTH-FW=bios" in con.text
+    st = vm.status(vmid)
+    assert st["status"] == "running" and st["qmpstatus"] == "running"
+    assert st["pid"] == qemu_pid(vm.b, vmid) and st["accel"] == "tcg"
+    assert st["uptime"] >= 0 and st["mem"] > 0
+    # QEMU runs in its own session and cgroup, not under berthd
+    pid = st["pid"]
+    assert os.getsid(pid) == pid
+    cg = open(f"/proc/{pid}/cgroup").read()
+    assert f"qemu.slice/{vmid}.scope" in cg
+    # start of a running VM fails inside the task, as in PVE
+    t = vm.power(vmid, "start", ok=False)
+    assert t["exitstatus"] == f"VM {vmid} already running"
+    # destroy of a running VM is refused synchronously
+    r = vm.s.delete(vm.path(vmid))
+    assert (r.status, r.reason) == (500, f"VM {vmid} is running - destroy failed")
+    # suspend/resume pause and continue
+    vm.power(vmid, "suspend")
+    assert vm.status(vmid)["qmpstatus"] == "paused"
+    r = vm.s.post(vm.path(vmid, "/status/shutdown"))
+    assert (r.status, r.reason) == (500, "VM is paused - cannot shutdown")
+    vm.power(vmid, "resume")
+    assert vm.status(vmid)["qmpstatus"] == "running"
+    # ACPI shutdown: the guest powers off, QEMU exits, the tap and cgroup go with it
+    vm.power(vmid, "shutdown", timeout=BOOT_TIMEOUT)
+    con.wait_for(guestimg.POWEROFF_MARKER, 10)
+    assert vm.status(vmid)["status"] == "stopped"
+    assert qemu_pid(vm.b, vmid) is None
+    # shutdown of a stopped VM is a no-op that succeeds (PVE)
+    vm.power(vmid, "shutdown")
+    vm.task("DELETE", vm.path(vmid))
+    assert not vm.exists(vmid)
+
+
+def test_vm_with_a_nic_gets_its_tap_on_the_bridge(vm, iso):
+    br = "br-vm" + os.urandom(3).hex()
+    subprocess.run(["ip", "link", "add", br, "type", "bridge"], check=True)
+    try:
+        vmid = make_guest(vm, iso, net0=f"virtio,bridge={br}")
+        vm.power(vmid, "start")
+        tap = f"tap{vmid}i0"
+        assert taps(vmid) == [tap]
+        master = os.path.basename(os.readlink(f"/sys/class/net/{tap}/master"))
+        assert master == br
+        vm.power(vmid, "stop")
+        wait_for(lambda: not taps(vmid), timeout=10, what="the tap to go")
+    finally:
+        subprocess.run(["ip", "link", "del", br], capture_output=True)
+
+
+def test_missing_bridge_fails_the_start_and_leaves_nothing(vm, iso):
+    vmid = make_guest(vm, iso, net0="virtio,bridge=nosuchbr0")
+    t = vm.power(vmid, "start", ok=False)
+    assert "nosuchbr0" in t["exitstatus"], t["exitstatus"]
+    assert qemu_pid(vm.b, vmid) is None and not taps(vmid)
+
+
+def test_vm_outlives_the_daemon_and_a_kill_reads_as_stopped(vm, iso):
+    vmid = make_guest(vm, iso)
+    vm.power(vmid, "start")
+    pid = qemu_pid(vm.b, vmid)
+    vm.b.restart()
+    assert qemu_pid(vm.b, vmid) == pid
+    st = vm.status(vmid)
+    assert st["status"] == "running" and st["pid"] == pid and st["qmpstatus"] == "running"
+    os.kill(pid, signal.SIGKILL)
+    wait_vm_status(vm, vmid, "stopped", timeout=10)
+    # and it starts again from there
+    vm.power(vmid, "start")
+    assert vm.status(vmid)["status"] == "running"
+
+
+def test_ovmf_boots_the_same_iso(vm, iso):
+    if not os.path.exists("/usr/share/OVMF/OVMF_CODE_4M.fd"):
+        pytest.skip("OVMF (Debian's ovmf package) is not installed")
+    vmid = make_guest(vm, iso, bios="ovmf", machine="q35", efidisk0="local:1,efitype=4m")
+    assert ",size=" in vm.config(vmid)["efidisk0"]
+    vm.power(vmid, "start")
+    con = serial(vm, vmid)
+    con.wait_for(guestimg.MARKER, BOOT_TIMEOUT)
+    assert "BERTH-FW=efi" in con.text
+
+
+def test_cli_console_carries_the_serial_console(vm, iso):
+    vmid = make_guest(vm, iso)
+    r = vm.b.cli("vm", "start", str(vmid))
+    assert r.returncode == 0, r.stderr
+    con = serial(vm, vmid)
+    con.wait_for(guestimg.MARKER, BOOT_TIMEOUT)
+    con.close()
+    r = vm.b.cli("vm", "console", str(vmid), input="echo cli-$((6*7))\n", timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "cli-42" in r.stdout
+    r = vm.b.cli("vm", "status", str(vmid))
+    assert r.returncode == 0 and "running" in r.stdout
