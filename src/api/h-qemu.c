@@ -9,6 +9,7 @@
 #include "storage/storage.h"
 
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- parameter lists: the config keys plus each route's own ---- */
@@ -406,6 +407,46 @@ check_key_privs(struct api_call *c, unsigned vmid, const char *key, const char *
 	return api_check_privs(c, vpath, priv, false);
 }
 
+/* import-from=: the disk must be a new volume ("<storage>:0"); the source a disk image
+ * volume the caller may use, or (root only) an absolute path to a regular file. What the
+ * image holds is checked by the task (qemu-img info, no backing or data files). */
+static int
+check_import_source(struct api_call *c, const char *key, const struct vm_disk *d,
+                    const char *def_storage, const struct storage_config *scfg)
+{
+	_cleanup_free_ char *sid = NULL;
+	double gib = 0;
+	if (d->kind != VM_FILE_VOLUME || !storage_alloc_request(d->file, def_storage, &sid, &gib) ||
+	    vm_disk_is_cdrom(d))
+		return api_param_error(c, key,
+		                       "'import-from' requires special volume ID - use "
+		                       "<storage ID>:0,import-from=<source>");
+	const char *src = d->import_from;
+	if (src[0] == '/') {
+		if (!api_is_root(c))
+			return api_fail(c, 403,
+			                "Permission check failed (only root can pass arbitrary "
+			                "filesystem paths)");
+		struct stat st;
+		if (stat(src, &st) < 0 || !S_ISREG(st.st_mode))
+			return api_param_error(c, key, "import source '%s' is not a regular file",
+			                       src);
+		return 0;
+	}
+	const struct storage *s = NULL;
+	struct volname v;
+	struct error e = { 0 };
+	if (storage_resolve(scfg, src, &s, &v, &e) < 0)
+		return api_param_error(c, key, "%s", e.msg);
+	if (v.content != CONTENT_IMAGES)
+		return api_param_error(c, key, "import source '%s' is not a disk image", src);
+	int r = api_check_volume_access(c, s->id, &v);
+	_cleanup_free_ char *path = NULL;
+	if (r >= 0 && (storage_path(scfg, src, &path, &e) < 0 || access(path, R_OK) < 0))
+		r = api_param_error(c, key, "import source '%s' does not exist", src);
+	return r;
+}
+
 /* A disk value from the API: allocations need space on their storage, volumes access, paths
  * are root's (checked with the key). Allocation requests ("local:4", "4") are left for the
  * task; *ret_alloc says so. */
@@ -420,6 +461,10 @@ check_disk_param(struct api_call *c, const char *key, const char *value, const c
 	_cleanup_free_ char *sid = NULL;
 	double gib = 0;
 	*ret_alloc = false;
+	if (d.import_from && (r = check_import_source(c, key, &d, def_storage, scfg)) < 0) {
+		vm_disk_done(&d);
+		return r;
+	}
 	if (d.kind == VM_FILE_VOLUME && storage_alloc_request(d.file, def_storage, &sid, &gib)) {
 		*ret_alloc = true;
 		const struct storage *s = storage_config_find(scfg, sid);

@@ -91,6 +91,45 @@ fill_efidisk(struct vm_task *t, const char *tmpl, const char *path, enum volume_
 	return run_program(&o, NULL, err);
 }
 
+/* The source of import-from=: its path and format (a volume's from its name; a path's from
+ * its extension, else raw), and its virtual size. The image must stand alone: a backing file
+ * or an external data file would let it read host files (image_info refuses them). */
+static int
+import_source(struct vm_task *t, const char *src, char **ret_path, enum volume_format *ret_fmt,
+              uint64_t *ret_size, struct error *err)
+{
+	enum volume_format fmt = FORMAT_RAW;
+	char *path = NULL;
+	if (src[0] == '/') {
+		const char *dot = strrchr(src, '.');
+		enum volume_format f = dot ? volume_format_parse(dot + 1) : FORMAT_NONE;
+		fmt = f && f != FORMAT_SUBVOL ? f : FORMAT_RAW;
+		path = xstrdup(src);
+	} else {
+		const struct storage *s = NULL;
+		struct volname v;
+		int r = storage_resolve(t->scfg, src, &s, &v, err);
+		if (r >= 0)
+			r = storage_path(t->scfg, src, &path, err);
+		if (r < 0)
+			return r;
+		fmt = v.format ? v.format : FORMAT_RAW;
+	}
+	struct image_info info = { 0 };
+	int r = image_info(path, fmt, true, &info, err);
+	if (r < 0) {
+		free(path);
+		char why[sizeof(err->msg)];
+		snprintf(why, sizeof(why), "%s", err->msg);
+		return error_set_status(err, 400, -r, "import-from '%s': %s", src, why);
+	}
+	*ret_size = info.virtual_size;
+	image_info_done(&info);
+	*ret_path = path;
+	*ret_fmt = fmt;
+	return 0;
+}
+
 /* vm_alloc_fn: "<storage>:<GiB>[,opts]" (or a bare size on the default storage) becomes a new
  * volume "<storage>:<volname>,<opts>,size=<n>G"; CD-ROM ISOs get their size= as PVE shows
  * it; everything else stays as it is. */
@@ -142,6 +181,17 @@ alloc_disk(const char *key, const char *value, char **ret, void *userdata, struc
 	struct stat st;
 	uint64_t size_kib = tmpl ? (stat(tmpl, &st) == 0 ? ((uint64_t)st.st_size + 1023) / 1024 : 0)
 	                         : (uint64_t)(gib * 1024 * 1024 + 0.5);
+	_cleanup_free_ char *src_path = NULL;
+	enum volume_format src_fmt = FORMAT_RAW;
+	if (d.import_from) {
+		uint64_t vsize = 0;
+		r = import_source(t, d.import_from, &src_path, &src_fmt, &vsize, err);
+		if (r < 0) {
+			vm_disk_done(&d);
+			return r;
+		}
+		size_kib = (vsize + 1023) / 1024;
+	}
 	char *volid = NULL;
 	r = storage_alloc(t->scfg, sid, t->vmid, fmt, NULL, size_kib, &volid, err);
 	if (r < 0) {
@@ -162,6 +212,35 @@ alloc_disk(const char *key, const char *value, char **ret, void *userdata, struc
 			vm_disk_done(&d);
 			return r;
 		}
+	}
+	if (src_path) {
+		_cleanup_free_ char *path = NULL;
+		r = storage_path(t->scfg, volid, &path, err);
+		if (r >= 0) {
+			task_log(t->w, "%s: importing '%s' (%s)", key, d.import_from,
+			         volume_format_name(src_fmt));
+			const char *argv[] = { "qemu-img",
+				               "convert",
+				               "-n",
+				               "-f",
+				               volume_format_name(src_fmt),
+				               "-O",
+				               volume_format_name(fmt),
+				               src_path,
+				               path,
+				               NULL };
+			struct run_options o = { .argv = argv,
+				                 .err_line = task_line,
+				                 .userdata = t->w };
+			r = run_program(&o, NULL, err);
+		}
+		if (r < 0) {
+			free(volid);
+			vm_disk_done(&d);
+			return r;
+		}
+		free(d.import_from);
+		d.import_from = NULL;
 	}
 	free(d.file);
 	d.file = volid;

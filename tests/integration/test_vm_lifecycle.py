@@ -12,25 +12,15 @@ import pytest
 
 import guestimg
 from conftest import NODE, wait_for
-from test_storage_hostile import upload_raw, upload_result
-from vmlib import qemu_pid, run_dir, taps, vm_host, wait_vm_status  # noqa: F401
+from vmlib import (qemu_pid, run_dir, taps, upload_guest_iso, vm_host,  # noqa: F401
+                   wait_vm_status)
 
 BOOT_TIMEOUT = 180  # TCG on a slow, shared host
 
 
 @pytest.fixture(scope="module")
 def iso(vm_host):
-    """The Linux test guest uploaded to 'local' as an ISO; its volid."""
-    try:
-        images = guestimg.build_guest_images()
-    except guestimg.GuestImageError as e:
-        pytest.skip(str(e))
-    os.makedirs(os.path.join(vm_host.b.root, "storage", "local", "template", "iso"),
-                exist_ok=True)
-    data = open(images["linux"], "rb").read()
-    r = upload_raw(vm_host.b, "iso", "berth-linux.iso", data)
-    assert upload_result(vm_host.b, r) == (200, "OK"), r.reason
-    return "local:iso/berth-linux.iso"
+    return upload_guest_iso(vm_host)
 
 
 @pytest.fixture

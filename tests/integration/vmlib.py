@@ -201,3 +201,20 @@ def local_path(h, volid):
 
 def rmtree(path):
     shutil.rmtree(path, ignore_errors=True)
+
+
+def upload_guest_iso(h):
+    """The Linux test guest (guestimg.py) uploaded to 'local' as an ISO through the API; its
+    volid. Skips (with the reason) where the images cannot be built."""
+    import guestimg
+    from test_storage_hostile import upload_raw, upload_result
+    try:
+        images = guestimg.build_guest_images()
+    except guestimg.GuestImageError as e:
+        pytest.skip(str(e))
+    os.makedirs(os.path.join(h.b.root, "storage", "local", "template", "iso"), exist_ok=True)
+    with open(images["linux"], "rb") as f:
+        data = f.read()
+    r = upload_raw(h.b, "iso", "berth-linux.iso", data)
+    assert upload_result(h.b, r) == (200, "OK"), r.reason
+    return "local:iso/berth-linux.iso"

@@ -16,9 +16,17 @@
 
 #define DRIVE_FILE_KEYS                                                                            \
 	{ .name = "volume", .alias = "file" },                                                     \
+	        { .name = "file",                                                                  \
+		  .type = API_T_STRING,                                                            \
+		  .default_key = true,                                                             \
+		  .max_length = 4096,                                                              \
+		  .typetext = "<volume>",                                                          \
+		  .description = "The drive's backing volume." },                                  \
 	{                                                                                          \
-		.name = "file", .type = API_T_STRING, .default_key = true, .max_length = 4096,     \
-		.typetext = "<volume>", .description = "The drive's backing volume."               \
+		.name = "import-from", .type = API_T_STRING, .optional = true, .max_length = 4096, \
+		.typetext = "<source volume>",                                                     \
+		.description = "Create a new disk, importing from this source (volume ID or "      \
+		               "absolute path; create and POST config only, never stored)."        \
 	}
 
 #define DRIVE_BASE_KEYS                                                                            \
@@ -856,6 +864,7 @@ struct field {
 
 static const struct field disk_fields[] = {
 	FIELD("file", F_STR, struct vm_disk, file),
+	FIELD("import-from", F_STR, struct vm_disk, import_from),
 	FIELD("media", F_STR, struct vm_disk, media),
 	FIELD("format", F_STR, struct vm_disk, format),
 	FIELD("cache", F_STR, struct vm_disk, cache),

@@ -48,6 +48,7 @@ struct vm_disk {
 	unsigned index;
 	enum vm_file_kind kind;
 	char *file;
+	char *import_from; /* API input only: the source of a new disk, dropped once imported */
 	/* optional strings, NULL when absent; serial and model stay url-encoded as stored */
 	char *media, *format, *cache, *discard, *aio, *rerror, *werror, *serial, *model, *vendor,
 	        *product, *wwn, *efitype;
