@@ -19,8 +19,9 @@ if [ "$what" = unit ] || [ "$what" = all ]; then
 		[ -x "$t" ] || continue
 		name=$(basename "$t")
 		echo "== unit: $name"
+		# exit code 77: the test skipped itself (its reason is in the log and the xml)
 		CMOCKA_MESSAGE_OUTPUT=xml CMOCKA_XML_FILE="$art/unit-$name.xml" "$t" \
-			> "$art/unit-$name.log" 2>&1 || status=1
+			> "$art/unit-$name.log" 2>&1 || [ $? -eq 77 ] || status=1
 		if [ ! -s "$art/unit-$name.xml" ]; then
 			# the binary crashed before writing results: count it as one failure
 			printf '<testsuite name="%s" tests="1" failures="1"><testcase name="%s"><failure message="crashed"/></testcase></testsuite>\n' \

@@ -685,6 +685,13 @@ vm_destroy_task_run(struct task_worker *w, json_t *params, struct error *err)
 		if (r < 0)
 			r = error_errno(err, r, "unable to remove '%s'", path);
 		vm_cleanup_stopped(&t.ve.h, t.vmid);
+		/* the firmware variables and QEMU's log belong to this VM only: a new VM with
+		 * the same id must not inherit them */
+		static const char *const leftovers[] = { "efivars", "log" };
+		for (size_t i = 0; i < ARRAY_SIZE(leftovers); i++) {
+			_cleanup_free_ char *p = qemu_run_path(&t.ve.q, t.vmid, leftovers[i]);
+			unlink(p);
+		}
 		struct error pe = { 0 };
 		if (r >= 0 && guest_pool_set(t.env->store, t.vmid, NULL, &pe) < 0)
 			task_warn(w, "unable to remove VM %u from its pool: %s", t.vmid, pe.msg);

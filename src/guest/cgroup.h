@@ -77,10 +77,12 @@ struct cg_stats {
 
 /* Change the limits of the running guest in cgroup rel ("lxc/101") to these values, as
  * cg_limit_items would set them at start; an unset cpulimit (0) or cpuunits (0) resets the
- * kernel's default (no quota; shares 1024 / weight 100), as PVE's hotplug does. Writes that
- * the kernel refuses because of their order (v1: memory.limit_in_bytes above
- * memory.memsw.limit_in_bytes) are retried after the others. -ENOENT when the cgroup is gone
- * (guest stopped); err names the file that could not be written. */
+ * kernel's default (no quota; shares 1024 / weight 100), as PVE's hotplug does. memory_mib 0
+ * leaves the memory (and swap) files alone: VMs get CPU limits only, as Proxmox gives its VM
+ * scopes no memory limit. Writes that the kernel refuses because of their order (v1:
+ * memory.limit_in_bytes above memory.memsw.limit_in_bytes) are retried after the others.
+ * -ENOENT when the cgroup is gone (guest stopped); err names the file that could not be
+ * written. */
 int cg_apply_limits(const struct cg_host *h, const char *rel, uint64_t memory_mib,
                     uint64_t swap_mib, double cpulimit, unsigned cpuunits, struct error *err);
 

@@ -38,7 +38,7 @@ struct qemu_ovmf {
 
 struct qemu_env {
 	const char *binary;  /* "/usr/bin/qemu-system-x86_64" */
-	const char *run_dir; /* "<run>/qemu": <vmid>.qmp, .pid, .vnc, .serialN, .qga, .efivars */
+	const char *run_dir; /* "<run>/qemu": <vmid>.qmp, .mon, .pid, .log, .vnc, ... */
 	bool kvm;            /* the node uses KVM (else TCG for every VM) */
 	bool vhost_net;      /* /dev/vhost-net is usable */
 	unsigned host_cpus;

@@ -90,7 +90,18 @@ send_message(struct qmp *q, json_t *msg, struct error *err)
 	if (!text)
 		oom();
 	_cleanup_free_ char *line = xasprintf("%s\r\n", text);
-	int r = write_all(q->fd, line, strlen(line));
+	/* send(MSG_NOSIGNAL): a QEMU that went away is an error here, not a SIGPIPE */
+	int r = 0;
+	for (size_t off = 0, len = strlen(line); off < len;) {
+		ssize_t n = send(q->fd, line + off, len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = negative_errno();
+			break;
+		}
+		off += (size_t)n;
+	}
 	if (r < 0) {
 		q->broken = true;
 		return error_errno(err, r, "unable to write to QMP");
