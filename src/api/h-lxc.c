@@ -105,27 +105,13 @@ static const struct api_schema update_own[] = {
 /* Config keys the API never takes from users (bookkeeping). */
 static const char *const internal_keys[] = { "parent", "snaptime", NULL };
 
-static void
-build_params(struct api_schema *out, const struct api_schema *own, bool with_lock)
-{
-	size_t n = 0;
-	for (const struct api_schema *s = own; s->name; s++)
-		out[n++] = *s;
-	for (const struct api_schema *s = ct_config_schema(); s->name && n < MAX_PARAMS - 1; s++) {
-		if (strv_contains(internal_keys, s->name) || schema_find(own, s->name))
-			continue;
-		if (!with_lock && streq(s->name, "lock"))
-			continue;
-		out[n++] = *s;
-	}
-	out[n].name = NULL;
-}
-
 __attribute__((constructor)) static void
 build_route_params(void)
 {
-	build_params(create_params, create_own, false);
-	build_params(update_params, update_own, true);
+	guest_build_params(create_params, MAX_PARAMS, create_own, ct_config_schema(), internal_keys,
+	                   false);
+	guest_build_params(update_params, MAX_PARAMS, update_own, ct_config_schema(), internal_keys,
+	                   true);
 }
 
 /* ---- helpers ---- */
@@ -565,33 +551,6 @@ lxc_vm_index(struct api_call *c)
 
 /* ---- config ---- */
 
-static json_t *
-config_object(const struct guestconf_section *s)
-{
-	json_t *o = json_object();
-	for (size_t i = 0; i < s->n_items; i++) {
-		const char *k = s->items[i].key, *val = s->items[i].value;
-		const struct api_schema *sch = ct_key_schema(k);
-		if (sch && (sch->type == API_T_INTEGER || sch->type == API_T_BOOLEAN) &&
-		    is_integer_text(val))
-			json_object_set_new(o, k, json_integer(strtoll(val, NULL, 10)));
-		else if (sch && sch->type == API_T_NUMBER && is_number_text(val))
-			json_object_set_new(o, k, json_real(strtod(val, NULL)));
-		else
-			json_object_set_new(o, k, json_string(val));
-	}
-	if (s->description)
-		json_object_set_new(o, "description", json_string(s->description));
-	if (s->n_raw) {
-		json_t *raw = json_array();
-		for (size_t i = 0; i < s->n_raw; i++)
-			json_array_append_new(raw,
-			                      json_pack("[s,s]", s->raw[i].key, s->raw[i].value));
-		json_object_set_new(o, "lxc", raw);
-	}
-	return o;
-}
-
 static int
 lxc_config_get(struct api_call *c)
 {
@@ -599,30 +558,11 @@ lxc_config_get(struct api_call *c)
 	_cleanup_(guestconf_freep) struct guestconf *gc = load_ct(c, digest);
 	if (!gc)
 		return -ENOENT;
-	const char *snap = param_str(c->params, "snapshot");
-	const struct guestconf_section *s = &gc->main;
-	if (snap) {
-		s = guestconf_snapshot(gc, snap);
-		if (!s)
-			return api_fail(c, 500, "snapshot '%s' does not exist", snap);
-	}
-	json_t *o = config_object(s);
-	if (!snap && param_bool(c->params, "current", false) == false && gc->pending) {
-		/* PVE's GET config shows pending values applied unless current=1 */
-		json_t *p = config_object(gc->pending);
-		json_object_del(p, "delete");
-		json_object_del(p, "lxc"); /* raw lines are not pending changes */
-		json_object_update(o, p);
-		json_decref(p);
-		if (gc->pending->description)
-			json_object_set_new(o, "description",
-			                    json_string(gc->pending->description));
-		/* and pending deletions ("!key" when forced), as load_current_config does */
-		const char *del = guestconf_get(gc->pending, "delete");
-		_cleanup_(strv_freep) char **keys = del ? split_list(del) : NULL;
-		for (char **k = keys; k && *k; k++)
-			json_object_del(o, (*k)[0] == '!' ? *k + 1 : *k);
-	}
+	json_t *o = guest_config_json(gc, param_str(c->params, "snapshot"),
+	                              param_bool(c->params, "current", false), ct_key_schema, true,
+	                              &c->err);
+	if (!o)
+		return -ENOENT;
 	json_object_set_new(o, "digest", json_string(digest));
 	c->data = o;
 	return 0;

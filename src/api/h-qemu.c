@@ -109,28 +109,14 @@ static const struct api_schema update_async_own[] = {
 static const char *const internal_keys[] = { "parent",         "snaptime",   "vmstate",
 	                                     "runningmachine", "runningcpu", NULL };
 
-static void
-build_params(struct api_schema *out, const struct api_schema *own, bool with_lock)
-{
-	size_t n = 0;
-	for (const struct api_schema *s = own; s->name; s++)
-		out[n++] = *s;
-	for (const struct api_schema *s = vm_config_schema(); s->name && n < MAX_PARAMS - 1; s++) {
-		if (strv_contains(internal_keys, s->name) || schema_find(own, s->name))
-			continue;
-		if (!with_lock && streq(s->name, "lock"))
-			continue;
-		out[n++] = *s;
-	}
-	out[n].name = NULL;
-}
-
 __attribute__((constructor)) static void
 build_route_params(void)
 {
-	build_params(create_params, create_own, false);
-	build_params(update_params, update_own, true);
-	build_params(update_async_params, update_async_own, true);
+	const struct api_schema *keys = vm_config_schema();
+	guest_build_params(create_params, MAX_PARAMS, create_own, keys, internal_keys, false);
+	guest_build_params(update_params, MAX_PARAMS, update_own, keys, internal_keys, true);
+	guest_build_params(update_async_params, MAX_PARAMS, update_async_own, keys, internal_keys,
+	                   true);
 }
 
 /* ---- helpers ---- */
@@ -251,8 +237,9 @@ vm_status_entry(struct api_call *c, unsigned vmid, const struct guestconf *gc, b
 	return e;
 }
 
-json_t *
-qemu_resource_entries(struct api_call *c)
+/* The status entries of the VMs on this node the caller may audit. */
+static json_t *
+vm_entries(struct api_call *c, bool full)
 {
 	json_t *list = json_array();
 	size_t n = 0;
@@ -268,9 +255,21 @@ qemu_resource_entries(struct api_call *c)
 		if (guest_conf_load(c->ctx->store, GUESTCONF_QEMU, c->ctx->node, ids[i], &gc, NULL,
 		                    &err) < 0)
 			continue;
-		json_t *e = vm_status_entry(c, ids[i], gc, false);
+		json_array_append_new(list, vm_status_entry(c, ids[i], gc, full));
+	}
+	return list;
+}
+
+json_t *
+qemu_resource_entries(struct api_call *c)
+{
+	json_t *list = vm_entries(c, false);
+	size_t i;
+	json_t *e;
+	json_array_foreach (list, i, e) {
 		char id[32];
-		snprintf(id, sizeof(id), "qemu/%u", ids[i]);
+		snprintf(id, sizeof(id), "qemu/%" JSON_INTEGER_FORMAT,
+		         json_integer_value(json_object_get(e, "vmid")));
 		json_object_set_new(e, "id", json_string(id));
 		json_object_set_new(e, "node", json_string(c->ctx->node));
 		json_object_set_new(e, "type", json_string("qemu"));
@@ -279,7 +278,6 @@ qemu_resource_entries(struct api_call *c)
 		json_object_set_new(
 		        e, "template",
 		        json_integer(json_integer_value(json_object_get(e, "template"))));
-		json_array_append_new(list, e);
 	}
 	return list;
 }
@@ -289,23 +287,7 @@ qemu_resource_entries(struct api_call *c)
 static int
 qemu_list(struct api_call *c)
 {
-	bool full = param_bool(c->params, "full", false);
-	c->data = json_array();
-	size_t n = 0;
-	_cleanup_free_ unsigned *ids =
-	        guest_list_ids(c->ctx->store, GUESTCONF_QEMU, c->ctx->node, &n);
-	for (size_t i = 0; i < n; i++) {
-		char path[32];
-		snprintf(path, sizeof(path), "/vms/%u", ids[i]);
-		if (!api_has_privs(c, path, "VM.Audit", false))
-			continue;
-		_cleanup_(guestconf_freep) struct guestconf *gc = NULL;
-		struct error err = { 0 };
-		if (guest_conf_load(c->ctx->store, GUESTCONF_QEMU, c->ctx->node, ids[i], &gc, NULL,
-		                    &err) < 0)
-			continue;
-		json_array_append_new(c->data, vm_status_entry(c, ids[i], gc, full));
-	}
+	c->data = vm_entries(c, param_bool(c->params, "full", false));
 	return 0;
 }
 
@@ -654,22 +636,11 @@ qemu_vm_index(struct api_call *c)
 
 /* ---- config ---- */
 
+/* QEMU answers number keys (cpulimit) as strings, and never shows cipassword */
 static json_t *
 config_object(const struct guestconf_section *s)
 {
-	json_t *o = json_object();
-	for (size_t i = 0; i < s->n_items; i++) {
-		const char *k = s->items[i].key, *val = s->items[i].value;
-		const struct api_schema *sch = vm_key_schema(k);
-		if (sch && (sch->type == API_T_INTEGER || sch->type == API_T_BOOLEAN) &&
-		    is_integer_text(val))
-			json_object_set_new(o, k, json_integer(strtoll(val, NULL, 10)));
-		else
-			json_object_set_new(o, k,
-			                    json_string(val)); /* numbers too: PVE's cpulimit */
-	}
-	if (s->description)
-		json_object_set_new(o, "description", json_string(s->description));
+	json_t *o = guest_section_json(s, vm_key_schema, false);
 	if (json_object_get(o, "cipassword"))
 		json_object_set_new(o, "cipassword", json_string("**********"));
 	return o;
@@ -682,27 +653,13 @@ qemu_config_get(struct api_call *c)
 	_cleanup_(guestconf_freep) struct guestconf *gc = load_vm(c, digest);
 	if (!gc)
 		return -ENOENT;
-	const char *snap = param_str(c->params, "snapshot");
-	const struct guestconf_section *s = &gc->main;
-	if (snap) {
-		s = guestconf_snapshot(gc, snap);
-		if (!s)
-			return api_fail(c, 500, "snapshot '%s' does not exist", snap);
-	}
-	json_t *o = config_object(s);
-	if (!snap && !param_bool(c->params, "current", false) && gc->pending) {
-		json_t *p = config_object(gc->pending);
-		json_object_del(p, "delete");
-		json_object_update(o, p);
-		json_decref(p);
-		if (gc->pending->description)
-			json_object_set_new(o, "description",
-			                    json_string(gc->pending->description));
-		const char *del = guestconf_get(gc->pending, "delete");
-		_cleanup_(strv_freep) char **keys = del ? split_list(del) : NULL;
-		for (char **k = keys; k && *k; k++)
-			json_object_del(o, (*k)[0] == '!' ? *k + 1 : *k);
-	}
+	json_t *o = guest_config_json(gc, param_str(c->params, "snapshot"),
+	                              param_bool(c->params, "current", false), vm_key_schema, false,
+	                              &c->err);
+	if (!o)
+		return -ENOENT;
+	if (json_object_get(o, "cipassword"))
+		json_object_set_new(o, "cipassword", json_string("**********"));
 	json_object_set_new(o, "digest", json_string(digest));
 	c->data = o;
 	return 0;

@@ -244,3 +244,73 @@ guest_cpu_fraction(unsigned vmid, uint64_t cpu_ns, unsigned cpus)
 	*s = (struct cpu_sample){ vmid, cpu_ns, now, frac };
 	return frac;
 }
+
+void
+guest_build_params(struct api_schema *out, size_t max, const struct api_schema *own,
+                   const struct api_schema *keys, const char *const *internal, bool with_lock)
+{
+	size_t n = 0;
+	for (const struct api_schema *s = own; s->name && n < max - 1; s++)
+		out[n++] = *s;
+	for (const struct api_schema *s = keys; s->name && n < max - 1; s++) {
+		if (strv_contains(internal, s->name) || schema_find(own, s->name))
+			continue;
+		if (!with_lock && streq(s->name, "lock"))
+			continue;
+		out[n++] = *s;
+	}
+	out[n].name = NULL;
+}
+
+json_t *
+guest_section_json(const struct guestconf_section *s, guest_key_schema_fn schema, bool reals)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; i < s->n_items; i++) {
+		const char *k = s->items[i].key, *val = s->items[i].value;
+		const struct api_schema *sch = schema(k);
+		if (sch && (sch->type == API_T_INTEGER || sch->type == API_T_BOOLEAN) &&
+		    is_integer_text(val))
+			json_object_set_new(o, k, json_integer(strtoll(val, NULL, 10)));
+		else if (reals && sch && sch->type == API_T_NUMBER && is_number_text(val))
+			json_object_set_new(o, k, json_real(strtod(val, NULL)));
+		else
+			json_object_set_new(o, k, json_string(val));
+	}
+	if (s->description)
+		json_object_set_new(o, "description", json_string(s->description));
+	if (s->n_raw) {
+		json_t *raw = json_array();
+		for (size_t i = 0; i < s->n_raw; i++)
+			json_array_append_new(raw,
+			                      json_pack("[s,s]", s->raw[i].key, s->raw[i].value));
+		json_object_set_new(o, "lxc", raw);
+	}
+	return o;
+}
+
+json_t *
+guest_config_json(struct guestconf *gc, const char *snap, bool current, guest_key_schema_fn schema,
+                  bool reals, struct error *err)
+{
+	const struct guestconf_section *s = &gc->main;
+	if (snap && !(s = guestconf_snapshot(gc, snap))) {
+		error_set_status(err, 500, ENOENT, "snapshot '%s' does not exist", snap);
+		return NULL;
+	}
+	json_t *o = guest_section_json(s, schema, reals);
+	if (!snap && !current && gc->pending) {
+		/* PVE's GET config shows pending values applied unless current=1 */
+		json_t *p = guest_section_json(gc->pending, schema, reals);
+		json_object_del(p, "delete");
+		json_object_del(p, "lxc"); /* raw lines are not pending changes */
+		json_object_update(o, p);
+		json_decref(p);
+		/* and pending deletions ("!key" when forced), as load_current_config does */
+		const char *del = guestconf_get(gc->pending, "delete");
+		_cleanup_(strv_freep) char **keys = del ? split_list(del) : NULL;
+		for (char **k = keys; k && *k; k++)
+			json_object_del(o, (*k)[0] == '!' ? *k + 1 : *k);
+	}
+	return o;
+}

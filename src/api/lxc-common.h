@@ -81,6 +81,23 @@ unsigned *guest_list_ids(struct store *st, enum guestconf_kind kind, const char 
  * vmid in this process (PVE reports it the same way from pvestatd's cache). */
 double guest_cpu_fraction(unsigned vmid, uint64_t cpu_ns, unsigned cpus);
 
+/* A route's parameter list: its own parameters, then every config key (keys) except the
+ * internal ones, those own already has, and "lock" unless with_lock; at most max entries
+ * with the terminator. */
+void guest_build_params(struct api_schema *out, size_t max, const struct api_schema *own,
+                        const struct api_schema *keys, const char *const *internal, bool with_lock);
+
+/* A config section as GET config answers it: integer and boolean keys as numbers (number keys
+ * too when reals: LXC's cpulimit; QEMU answers them as strings), the description, raw lxc.*
+ * lines as "lxc": [[key, value], ...]. */
+typedef const struct api_schema *(*guest_key_schema_fn)(const char *key);
+json_t *guest_section_json(const struct guestconf_section *s, guest_key_schema_fn schema,
+                           bool reals);
+/* GET config's object: the main section (or snapshot snap) with the pending values and
+ * deletions applied unless current; NULL with err for a missing snapshot. */
+json_t *guest_config_json(struct guestconf *gc, const char *snap, bool current,
+                          guest_key_schema_fn schema, bool reals, struct error *err);
+
 /* Put guest vmid into pool (NULL: out of any pool) in user.cfg, as PVE's add_vm_to_pool and
  * remove_vm_access; read-modify-write on the store's digest, retried on a race. */
 int guest_pool_set(struct store *st, unsigned vmid, const char *pool, struct error *err);

@@ -2,13 +2,14 @@
 Berth with ansible-playbook (proxmox-api.md §3.2, §3.3): create from the busybox template
 (state=present), start, stop (shutdown), remove (state=absent) — each task changed the first
 time and unchanged when run again, unchanged client code as users run it."""
-import json
-import os
 import shutil
 import subprocess
 
 import pytest
-from conftest import ADMIN, ADMIN_PASSWORD, NODE
+
+import ansiblelib
+from ansiblelib import assert_ok
+from conftest import NODE
 from ctlib import bridge, ct, ct_host  # noqa: F401 - fixtures
 
 MODULE = "community.general.proxmox"
@@ -24,31 +25,7 @@ def ab(ct_host):
 
 
 def playbook(b, tmp_path, *tasks):
-    """Run one play on localhost whose tasks are `tasks` (module args for MODULE); returns the
-    per-task results."""
-    common = dict(api_host=f"127.0.0.1:{b.port}", api_user=ADMIN, api_password=ADMIN_PASSWORD,
-                  validate_certs=False, node=NODE, timeout=60)
-    play = [{"hosts": "localhost", "gather_facts": False, "connection": "local",
-             "tasks": [{"name": f"task {i}", MODULE: dict(common, **t)}
-                       for i, t in enumerate(tasks)]}]
-    path = tmp_path / "play.yml"
-    path.write_text(json.dumps(play))  # JSON is YAML
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-               ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3", ANSIBLE_LOCALHOST_WARNING="0",
-               ANSIBLE_INVENTORY_UNPARSED_WARNING="0", ANSIBLE_DEPRECATION_WARNINGS="0",
-               ANSIBLE_HOME=os.path.join(b.root, "ansible"))
-    p = subprocess.run(["ansible-playbook", "-i", "localhost,", str(path)], capture_output=True,
-                       text=True, env=env, timeout=600)
-    try:
-        out = json.loads(p.stdout)
-    except ValueError:
-        raise AssertionError(f"ansible-playbook printed no JSON:\n{p.stdout}\n{p.stderr}")
-    return [t["hosts"]["localhost"] for t in out["plays"][0]["tasks"]]
-
-
-def assert_ok(result, changed):
-    assert not result.get("failed"), result.get("msg", result)
-    assert result["changed"] is changed, result.get("msg", result)
+    return ansiblelib.playbook(b, tmp_path, MODULE, *tasks)
 
 
 def ct_status(b, vmid):

@@ -2,58 +2,23 @@
 ansible-playbook (proxmox-api.md §3.4: create with state=present, started, stopped — an ACPI
 shutdown the test guest answers — and absent, each changed once and unchanged when run
 again), and proxmoxer (create, start, status, config, stop, delete)."""
-import json
 import os
 import re
 import shutil
-import subprocess
 
 import pytest
 
-from conftest import ADMIN, ADMIN_PASSWORD, NODE
+from conftest import NODE
+import ansiblelib
 import guestimg
-from vmlib import qemu_pid, run_dir, upload_guest_iso, vm_host  # noqa: F401 - fixtures
+from ansiblelib import assert_ok
+from vmlib import guest_vm as vm, iso, qemu_pid, run_dir, vm_host  # noqa: F401 - fixtures
 
 MODULE = "community.general.proxmox_kvm"
 
 
-@pytest.fixture(scope="module")
-def iso(vm_host):
-    return upload_guest_iso(vm_host)
-
-
-@pytest.fixture
-def vm(vm_host, iso):
-    first = len(vm_host.made)
-    yield vm_host
-    vm_host.cleanup(vm_host.made[first:])
-
-
 def playbook(b, tmp_path, *tasks):
-    """One play on localhost running MODULE with each of tasks; the per-task results."""
-    common = dict(api_host=f"127.0.0.1:{b.port}", api_user=ADMIN, api_password=ADMIN_PASSWORD,
-                  validate_certs=False, node=NODE, timeout=180)
-    play = [{"hosts": "localhost", "gather_facts": False, "connection": "local",
-             "tasks": [{"name": f"task {i}", MODULE: dict(common, **t)}
-                       for i, t in enumerate(tasks)]}]
-    path = tmp_path / "play.yml"
-    path.write_text(json.dumps(play))
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-               ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3", ANSIBLE_LOCALHOST_WARNING="0",
-               ANSIBLE_INVENTORY_UNPARSED_WARNING="0", ANSIBLE_DEPRECATION_WARNINGS="0",
-               ANSIBLE_HOME=os.path.join(b.root, "ansible"))
-    p = subprocess.run(["ansible-playbook", "-i", "localhost,", str(path)], capture_output=True,
-                       text=True, env=env, timeout=900)
-    try:
-        out = json.loads(p.stdout)
-    except ValueError:
-        raise AssertionError(f"ansible-playbook printed no JSON:\n{p.stdout}\n{p.stderr}")
-    return [t["hosts"]["localhost"] for t in out["plays"][0]["tasks"]]
-
-
-def assert_ok(result, changed):
-    assert not result.get("failed"), result.get("msg", result)
-    assert result["changed"] is changed, result.get("msg", result)
+    return ansiblelib.playbook(b, tmp_path, MODULE, *tasks, timeout=180, run_timeout=900)
 
 
 def test_ansible_present_started_stopped_absent(vm, iso, tmp_path):

@@ -11,23 +11,11 @@ import subprocess
 import pytest
 
 import guestimg
-from conftest import NODE, wait_for
-from vmlib import (qemu_pid, run_dir, taps, upload_guest_iso, vm_host,  # noqa: F401
-                   wait_vm_status)
+from conftest import wait_for
+from vmlib import guest_vm as vm, iso, vm_host  # noqa: F401 - fixtures
+from vmlib import qemu_pid, run_dir, taps, wait_vm_status
 
 BOOT_TIMEOUT = 180  # TCG on a slow, shared host
-
-
-@pytest.fixture(scope="module")
-def iso(vm_host):
-    return upload_guest_iso(vm_host)
-
-
-@pytest.fixture
-def vm(vm_host, iso):
-    first = len(vm_host.made)
-    yield vm_host
-    vm_host.cleanup(vm_host.made[first:])
 
 
 def serial(h, vmid, timeout=30):

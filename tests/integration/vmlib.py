@@ -218,3 +218,17 @@ def upload_guest_iso(h):
     r = upload_raw(h.b, "iso", "berth-linux.iso", data)
     assert upload_result(h.b, r) == (200, "OK"), r.reason
     return "local:iso/berth-linux.iso"
+
+
+@pytest.fixture(scope="module")
+def iso(vm_host):
+    """The module's Linux test guest ISO on 'local' (upload_guest_iso)."""
+    return upload_guest_iso(vm_host)
+
+
+@pytest.fixture
+def guest_vm(vm_host, iso):
+    """As `vm`, for tests that boot the test guest (the ISO is there first)."""
+    first = len(vm_host.made)
+    yield vm_host
+    vm_host.cleanup(vm_host.made[first:])
