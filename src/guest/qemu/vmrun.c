@@ -690,7 +690,7 @@ wait_qmp(const struct vm_host *h, unsigned vmid, pid_t pid, struct qmp **ret, st
 			                 "start failed: QEMU did not answer on QMP within %d s",
 			                 QMP_READY_TIMEOUT_MS / 1000);
 		sleep_ms(delay);
-		delay = MIN(delay * 2, 50);
+		delay = MIN(delay * 2, 2); /* QEMU needs tens of ms: polling is cheap, lag is not */
 	}
 }
 
