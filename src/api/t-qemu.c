@@ -264,6 +264,14 @@ free_created(struct vm_task *t)
 	}
 }
 
+static void
+forget_created(struct vm_task *t)
+{
+	for (size_t i = 0; i < t->n_created; i++)
+		free(t->created[i]);
+	t->n_created = 0;
+}
+
 static int
 free_now(const char *volid, void *userdata, struct error *err)
 {
@@ -559,7 +567,7 @@ vm_create_task_run(struct task_worker *w, json_t *params, struct error *err)
 	if (lk)
 		store_unlock(lk);
 	if (r >= 0) {
-		t.n_created = 0; /* kept */
+		forget_created(&t); /* the volumes are the VM's now */
 		if (json_integer_value(json_object_get(params, "start")))
 			r = start_locked(&t, false, err);
 	}
