@@ -111,7 +111,9 @@ def test_vm_outlives_the_daemon_and_a_kill_reads_as_stopped(vm, iso):
 def test_ovmf_boots_the_same_iso(vm, iso):
     if not os.path.exists("/usr/share/OVMF/OVMF_CODE_4M.fd"):
         pytest.skip("OVMF (Debian's ovmf package) is not installed")
-    vmid = make_guest(vm, iso, bios="ovmf", machine="q35", efidisk0="local:1,efitype=4m")
+    # 512 MiB: with 256 the kernel that GRUB's EFI loader hands over never comes up
+    vmid = make_guest(vm, iso, bios="ovmf", machine="q35", efidisk0="local:1,efitype=4m",
+                      memory=512)
     assert ",size=" in vm.config(vmid)["efidisk0"]
     vm.power(vmid, "start")
     con = serial(vm, vmid)
