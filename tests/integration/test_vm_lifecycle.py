@@ -13,7 +13,7 @@ import pytest
 import guestimg
 from conftest import wait_for
 from vmlib import guest_vm as vm, iso, vm_host  # noqa: F401 - fixtures
-from vmlib import qemu_pid, run_dir, taps, wait_vm_status
+from vmlib import qemu_pid, run_dir, taps, upload_guest_iso, wait_vm_status
 
 BOOT_TIMEOUT = 180  # TCG on a slow, shared host
 
@@ -133,3 +133,13 @@ def test_cli_console_carries_the_serial_console(vm, iso):
     assert "cli-42" in r.stdout
     r = vm.b.cli("vm", "status", str(vmid))
     assert r.returncode == 0 and "running" in r.stdout
+
+
+def test_a_non_linux_guest_memtest_boots_from_its_iso(vm):
+    iso = upload_guest_iso(vm, "memtest")
+    vmid = vm.create(ide2=f"{iso},media=cdrom", serial0="socket", vga="std",
+                     boot="order=ide2", memory=256)
+    vm.power(vmid, "start")
+    con = serial(vm, vmid)
+    con.wait_for(guestimg.MEMTEST_MARKER, BOOT_TIMEOUT)
+    assert vm.status(vmid)["qmpstatus"] == "running"

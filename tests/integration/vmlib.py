@@ -203,9 +203,9 @@ def rmtree(path):
     shutil.rmtree(path, ignore_errors=True)
 
 
-def upload_guest_iso(h):
-    """The Linux test guest (guestimg.py) uploaded to 'local' as an ISO through the API; its
-    volid. Skips (with the reason) where the images cannot be built."""
+def upload_guest_iso(h, which="linux"):
+    """A test guest (guestimg.py: "linux" or "memtest") uploaded to 'local' as an ISO through
+    the API; its volid. Skips (with the reason) where the images cannot be built."""
     import guestimg
     from test_storage_hostile import upload_raw, upload_result
     try:
@@ -213,11 +213,11 @@ def upload_guest_iso(h):
     except guestimg.GuestImageError as e:
         pytest.skip(str(e))
     os.makedirs(os.path.join(h.b.root, "storage", "local", "template", "iso"), exist_ok=True)
-    with open(images["linux"], "rb") as f:
+    with open(images[which], "rb") as f:
         data = f.read()
-    r = upload_raw(h.b, "iso", "berth-linux.iso", data)
+    r = upload_raw(h.b, "iso", f"berth-{which}.iso", data)
     assert upload_result(h.b, r) == (200, "OK"), r.reason
-    return "local:iso/berth-linux.iso"
+    return f"local:iso/berth-{which}.iso"
 
 
 @pytest.fixture(scope="module")
