@@ -675,15 +675,19 @@ wait_qmp(const struct vm_host *h, unsigned vmid, pid_t pid, struct qmp **ret, st
 		if (access(sock, F_OK) == 0 && qmp_connect_bounded(sock, t, ret, &e) >= 0)
 			return 0;
 		int status;
-		if (waitpid(pid, &status, WNOHANG) == pid) {
+		bool gone = !have_start || !proc_alive(pid, pstart);
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		if (w == pid) {
 			if (WIFEXITED(status))
 				return error_set(err, EIO, "start failed: QEMU exited with code %d",
 				                 WEXITSTATUS(status));
 			return error_set(err, EIO, "start failed: QEMU killed by signal %d",
 			                 WTERMSIG(status));
 		}
-		/* a caller that ignores SIGCHLD cannot reap: ask /proc */
-		if (!have_start || !proc_alive(pid, pstart))
+		/* /proc calls the leader dead (a zombie) while QEMU's other threads still exit,
+		 * and waitpid has nothing yet: wait for it. Only a process this worker cannot
+		 * reap (SIGCHLD ignored: ECHILD) ends here without its exit code. */
+		if (gone && w < 0 && errno == ECHILD)
 			return error_set(err, EIO, "start failed: QEMU exited");
 		if (!ms_left(deadline))
 			return error_set(err, ETIMEDOUT,
