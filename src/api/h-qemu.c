@@ -837,7 +837,110 @@ update_req_parse(struct api_call *c, const struct api_schema *own, struct update
 	return 0;
 }
 
-/* PUT config: synchronous, null. */
+/* The hot-plug half of PUT config for a running VM: QMP and the guest's answers take time,
+ * so it runs on the thread pool on a copy of the saved config; the loop then saves the copy
+ * unless the config changed meanwhile. */
+struct hotplug_job {
+	unsigned vmid;
+	struct guestconf *gc;
+	char digest[STORE_DIGEST_LEN + 1]; /* of the config the copy was taken from */
+	struct storage_config *scfg;
+	struct vm_env env;
+	json_t *errors;
+	int applied;
+	struct error err;
+};
+
+static int
+hotplug_free_volume(const char *volid, void *userdata, struct error *err)
+{
+	struct hotplug_job *j = userdata;
+	return storage_free(j->scfg, volid, err);
+}
+
+static int
+hotplug_work(struct api_call *c, void *arg)
+{
+	(void)c;
+	struct hotplug_job *j = arg;
+	j->applied = vm_hotplug_pending(&j->env.h, j->gc, j->vmid, hotplug_free_volume,
+	                                log_update_warning, j, &j->errors, &j->err);
+	return 0;
+}
+
+static int
+hotplug_after(struct api_call *c, void *arg, int r)
+{
+	struct api_ctx *ctx = c->ctx;
+	struct hotplug_job *j = arg;
+	if (j->applied > 0) {
+		struct store_lock *lk = NULL;
+		char digest[STORE_DIGEST_LEN + 1];
+		struct guestconf *now = NULL;
+		struct error e = { 0 };
+		if (guest_lock(ctx->store, GUESTCONF_QEMU, ctx->node, j->vmid, 10000, &lk, &e) >=
+		            0 &&
+		    guest_conf_load(ctx->store, GUESTCONF_QEMU, ctx->node, j->vmid, &now, digest,
+		                    &e) >= 0 &&
+		    streq(digest, j->digest))
+			(void)guest_conf_save(ctx->store, ctx->node, j->vmid, j->gc, digest, &e);
+		else
+			log_warn("VM %u: config changed during hot-plug; the live changes stay "
+			         "pending until its next start%s%s",
+			         j->vmid, e.msg[0] ? ": " : "", e.msg);
+		guestconf_free(now);
+		if (lk)
+			store_unlock(lk);
+	}
+	if (r >= 0 && j->applied < 0)
+		r = api_fail(c, 500, "%s", j->err.msg);
+	else if (r >= 0 && j->errors) {
+		const char *key;
+		json_t *v;
+		json_object_foreach (j->errors, key, v)
+			api_param_error(c, key, "%s", json_string_value(v));
+		r = -EINVAL;
+	}
+	if (r >= 0)
+		c->data = json_null();
+	json_decref(j->errors);
+	guestconf_free(j->gc);
+	vm_env_done(&j->env);
+	storage_config_free(j->scfg);
+	free(j);
+	return r;
+}
+
+/* After PUT saved pending changes of a running VM: hot-plug them (API_DEFERRED), or 0 when
+ * there is nothing to try. */
+static int
+start_hotplug(struct api_call *c, unsigned vmid)
+{
+	struct api_ctx *ctx = c->ctx;
+	struct hotplug_job *j = xcalloc(1, sizeof(*j));
+	j->vmid = vmid;
+	struct guestconf *now = NULL;
+	if (guest_conf_load(ctx->store, GUESTCONF_QEMU, ctx->node, vmid, &now, j->digest, &c->err) <
+	            0 ||
+	    !(j->scfg = api_storage_config(ctx, &c->err))) {
+		guestconf_free(now);
+		free(j);
+		return -EIO;
+	}
+	j->gc = now;
+	vm_env_init(&j->env, ctx->root_dir, j->scfg, vm_node_kvm(ctx->store, ctx->node));
+	int r = api_call_blocking_then(c, hotplug_work, hotplug_after, j);
+	if (r != API_DEFERRED) {
+		guestconf_free(j->gc);
+		vm_env_done(&j->env);
+		storage_config_free(j->scfg);
+		free(j);
+	}
+	return r;
+}
+
+/* PUT config: synchronous, null; for a running VM the pending changes it can take are
+ * hot-plugged before the answer (as PVE), failures answered as 400 "hotplug problem". */
 static int
 qemu_config_put(struct api_call *c)
 {
@@ -856,20 +959,22 @@ qemu_config_put(struct api_call *c)
 	}
 	char digest[STORE_DIGEST_LEN + 1];
 	struct guestconf *gc = NULL;
+	bool running = running_pid(c, vmid) > 0;
 	r = guest_conf_load(ctx->store, GUESTCONF_QEMU, ctx->node, vmid, &gc, digest, &c->err);
 	if (r >= 0)
 		r = api_digest_check(c, digest);
 	if (r >= 0 && !param_bool(c->params, "skiplock", false))
 		r = guest_check_lock(gc, &c->err);
 	if (r >= 0)
-		r = apply_update(c, vmid, gc, running_pid(c, vmid) > 0, false, u.sets, u.del,
-		                 u.rev);
+		r = apply_update(c, vmid, gc, running, false, u.sets, u.del, u.rev);
 	if (r >= 0)
 		r = guest_conf_save(ctx->store, ctx->node, vmid, gc, digest, &c->err);
+	if (r >= 0 && running && gc->pending)
+		r = start_hotplug(c, vmid);
 	guestconf_free(gc);
 	store_unlock(lk);
 	update_req_done(&u);
-	if (r < 0)
+	if (r < 0 || r == API_DEFERRED)
 		return r;
 	c->data = json_null();
 	return 0;

@@ -77,6 +77,7 @@ api_start_task(struct api_call *c, const char *type, const char *id, json_t *par
 struct blocking_call {
 	struct api_call *c;
 	int (*work)(struct api_call *c, void *arg);
+	int (*after)(struct api_call *c, void *arg, int r);
 	void *arg;
 	int r;
 };
@@ -93,7 +94,7 @@ blocking_done(void *p)
 {
 	struct blocking_call *b = p;
 	struct api_call *c = b->c;
-	int r = b->r;
+	int r = b->after ? b->after(c, b->arg, b->r) : b->r;
 	free(b);
 	api_call_complete(c, r);
 }
@@ -101,8 +102,15 @@ blocking_done(void *p)
 int
 api_call_blocking(struct api_call *c, int (*work)(struct api_call *c, void *arg), void *arg)
 {
+	return api_call_blocking_then(c, work, NULL, arg);
+}
+
+int
+api_call_blocking_then(struct api_call *c, int (*work)(struct api_call *c, void *arg),
+                       int (*after)(struct api_call *c, void *arg, int r), void *arg)
+{
 	struct blocking_call *b = xmalloc(sizeof(*b));
-	*b = (struct blocking_call){ c, work, arg, 0 };
+	*b = (struct blocking_call){ c, work, after, arg, 0 };
 	int r = c->ctx->run_blocking(c->ctx, blocking_work, blocking_done, b);
 	if (r < 0) {
 		free(b);

@@ -76,6 +76,10 @@ int api_digest_check(struct api_call *c, const char *old_digest);
  * it fills c->data or c->err and returns as a handler does), then the call completes on the
  * loop. Returns API_DEFERRED (or a failure to queue). */
 int api_call_blocking(struct api_call *c, int (*work)(struct api_call *c, void *arg), void *arg);
+/* The same, then after(c, arg, <work's result>) on the loop (where the store may be used); its
+ * result completes the call. after also runs when work failed: it owns arg. */
+int api_call_blocking_then(struct api_call *c, int (*work)(struct api_call *c, void *arg),
+                           int (*after)(struct api_call *c, void *arg, int r), void *arg);
 
 /* Read-modify-write user.cfg: parse the current file, let edit() change it (returning 0, or
  * a negative errno after filling call->err), write it back with compare-and-set, retrying

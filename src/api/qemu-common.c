@@ -203,37 +203,6 @@ vm_key_fastplug(const char *key)
 	return strv_contains(fastplug_keys, key);
 }
 
-/* Put volume into the first free unusedN. */
-static void
-add_unused(struct guestconf_section *s, const char *volume)
-{
-	for (unsigned i = 0; i < VM_MAX_UNUSED; i++) {
-		char uk[16];
-		snprintf(uk, sizeof(uk), "unused%u", i);
-		const char *cur = guestconf_get(s, uk);
-		if (cur && streq(cur, volume))
-			return;
-		if (!cur) {
-			guestconf_set(s, uk, volume);
-			return;
-		}
-	}
-}
-
-/* The volume a disk value names that the VM would own (not a CD-ROM, not a path). */
-static char *
-disk_volume(const char *key, const char *value)
-{
-	struct vm_disk d = { 0 };
-	struct error e = { 0 };
-	char *vol = NULL;
-	if (vm_disk_parse(key, value, &d, &e) >= 0 && d.kind == VM_FILE_VOLUME &&
-	    !vm_disk_is_cdrom(&d))
-		vol = xstrdup(d.file);
-	vm_disk_done(&d);
-	return vol;
-}
-
 int
 vm_update_apply(struct guestconf *gc, unsigned vmid, bool running, json_t *sets, char **del,
                 char **rev, bool force, vm_alloc_fn alloc, vm_free_fn free_volume,
@@ -272,15 +241,15 @@ vm_update_apply(struct guestconf *gc, unsigned vmid, bool running, json_t *sets,
 		const char *old = guestconf_get(&gc->main, key);
 		_cleanup_free_ char *old_vol =
 		        target == &gc->main && old && vm_is_disk_key(key, NULL, NULL)
-		                ? disk_volume(key, old)
+		                ? vm_disk_volume(key, old)
 		                : NULL;
 		int r = streq(key, "description") ? guestconf_set_description(target, text)
 		                                  : guestconf_set(target, key, text);
 		if (r < 0)
 			return error_set_status(err, 400, EINVAL, "%s: invalid value", key);
-		_cleanup_free_ char *new_vol = disk_volume(key, text);
+		_cleanup_free_ char *new_vol = vm_disk_volume(key, text);
 		if (old_vol && (!new_vol || !streq(old_vol, new_vol)))
-			add_unused(&gc->main, old_vol);
+			vm_add_unused(&gc->main, old_vol);
 		if (target == &gc->main && gc->pending) {
 			guestconf_unset(gc->pending, key);
 			guestconf_pending_delete_remove(gc, key);
@@ -307,7 +276,7 @@ vm_update_apply(struct guestconf *gc, unsigned vmid, bool running, json_t *sets,
 		}
 		/* a removed disk's volume becomes unusedN, or with force (and for unusedN
 		 * itself) is freed by the caller's free_volume */
-		_cleanup_free_ char *vol = vm_is_disk_key(*d, NULL, NULL) ? disk_volume(*d, old)
+		_cleanup_free_ char *vol = vm_is_disk_key(*d, NULL, NULL) ? vm_disk_volume(*d, old)
 		                           : startswith(*d, "unused")     ? xstrdup(old)
 		                                                          : NULL;
 		if (vol && (force || startswith(*d, "unused")) && free_volume) {
@@ -316,7 +285,7 @@ vm_update_apply(struct guestconf *gc, unsigned vmid, bool running, json_t *sets,
 				return r;
 		} else if (vol && !startswith(*d, "unused")) {
 			guestconf_unset(&gc->main, *d);
-			add_unused(&gc->main, vol);
+			vm_add_unused(&gc->main, vol);
 			continue;
 		}
 		guestconf_unset(&gc->main, *d);

@@ -61,6 +61,35 @@ int vm_update_apply(struct guestconf *gc, unsigned vmid, bool running, json_t *s
                     void (*warn)(const char *line, void *userdata), void *userdata,
                     struct error *err);
 
+/* Put volume into the first free unusedN of s (nothing when it is there already). */
+void vm_add_unused(struct guestconf_section *s, const char *volume);
+/* The volume a disk value names that the VM would own (not a CD-ROM, not a path), or NULL;
+ * caller frees. */
+char *vm_disk_volume(const char *key, const char *value);
+
+/* Move key's pending change into the config (PVE's vmconfig_apply_pending, one key): a
+ * pending value replaces the current one, a replaced disk's volume becoming unusedN; a
+ * pending deletion removes the key, a disk's volume becoming unusedN, or freed with
+ * free_volume when the deletion was forced (and for unusedN itself). */
+int vm_pending_commit(struct guestconf *gc, const char *key, vm_free_fn free_volume, void *userdata,
+                      struct error *err);
+/* All pending changes, deletions first (a VM being started). 1 when there were any. */
+int vm_pending_commit_all(struct guestconf *gc, vm_free_fn free_volume, void *userdata,
+                          struct error *err);
+
+/* After gc's pending changes were saved for running VM vmid: apply live what it can take
+ * (PVE's vmconfig_hotplug_pending; see qemu-hotplug.c) and commit each change that took.
+ * A change that failed stays pending; *ret_errors (NULL when none) maps its key to PVE's
+ * "hotplug problem - <why>" (a 400 parameter error for PUT config, as PVE). Keys that need
+ * a restart stay pending silently. The number of changes applied (save gc when > 0). */
+int vm_hotplug_pending(const struct vm_host *h, struct guestconf *gc, unsigned vmid,
+                       vm_free_fn free_volume, void (*log)(const char *line, void *userdata),
+                       void *userdata, json_t **ret_errors, struct error *err);
+
+/* Start VM vmid inside another task (startall), logging to it: what qmstart does.
+ * -EEXIST when it runs already. */
+int vm_start_from_task(struct task_worker *w, unsigned vmid, struct error *err);
+
 /* The task functions (worker side). */
 int vm_create_task_run(struct task_worker *w, json_t *params, struct error *err);
 int vm_start_task_run(struct task_worker *w, json_t *params, struct error *err);

@@ -1,7 +1,7 @@
 /* The container tasks (worker side): vzcreate, vzstart, vzstop, vzshutdown, vzreboot,
  * vzsuspend, vzresume, vzdestroy. They run in `berthd --worker` processes, so liblxc,
  * mounts and namespaces never touch the daemon. */
-#include "api/lxc-common.h"
+#include "api/qemu-common.h"
 #include "basic/fileio.h"
 #include "guest/lxc/rootfs.h"
 #include "storage/storage.h"
@@ -610,6 +610,7 @@ out:
 
 struct boot_entry {
 	unsigned vmid;
+	bool vm;
 	unsigned long order; /* ULONG_MAX when unset: after the ordered ones */
 	unsigned up;         /* seconds to wait after starting */
 };
@@ -639,6 +640,17 @@ parse_startup(const char *s, struct boot_entry *e)
 		else if (strspn(*p, "0123456789") == strlen(*p))
 			e->order = strtoul(*p, NULL, 10);
 	}
+}
+
+/* startup: up=<seconds> after a guest started */
+static void
+startup_delay(struct task_worker *w, unsigned up)
+{
+	if (!up)
+		return;
+	task_log(w, "Waiting for %u seconds (startup delay)", up);
+	for (unsigned s = 0; s < up && !task_interrupted(w); s++)
+		sleep(1);
 }
 
 /* Start one CT in a child process: each start needs a mount namespace of its own, which its
@@ -679,11 +691,15 @@ ct_startall_task_run(struct task_worker *w, json_t *params, struct error *err)
 	const char *vms = json_string_value(json_object_get(params, "vms"));
 	_cleanup_(strv_freep) char **only = vms ? split_list(vms) : NULL;
 
-	_cleanup_free_ char *prefix = xasprintf("nodes/%s/lxc/", t.env->node);
-	char **paths = NULL;
 	struct boot_entry *list = NULL;
 	size_t n = 0;
-	if (store_list(t.env->store, prefix, &paths) >= 0) {
+	for (int vm = 0; vm < 2; vm++) {
+		enum guestconf_kind kind = vm ? GUESTCONF_QEMU : GUESTCONF_LXC;
+		_cleanup_free_ char *prefix =
+		        xasprintf("nodes/%s/%s/", t.env->node, vm ? "qemu-server" : "lxc");
+		char **paths = NULL;
+		if (store_list(t.env->store, prefix, &paths) < 0)
+			continue;
 		for (char **p = paths; *p; p++) {
 			unsigned vmid = (unsigned)strtoul(*p + strlen(prefix), NULL, 10);
 			char id[16];
@@ -692,14 +708,15 @@ ct_startall_task_run(struct task_worker *w, json_t *params, struct error *err)
 				continue;
 			struct guestconf *gc = NULL;
 			struct error e = { 0 };
-			if (ct_conf_load(t.env->store, t.env->node, vmid, &gc, NULL, &e) < 0)
+			if (guest_conf_load(t.env->store, kind, t.env->node, vmid, &gc, NULL, &e) <
+			    0)
 				continue;
 			const char *onboot = guestconf_get(&gc->main, "onboot");
 			const char *tmpl = guestconf_get(&gc->main, "template");
 			if ((force || (onboot && streq(onboot, "1"))) &&
 			    !(tmpl && streq(tmpl, "1"))) {
 				list = xrealloc(list, (n + 1) * sizeof(*list));
-				list[n] = (struct boot_entry){ .vmid = vmid };
+				list[n] = (struct boot_entry){ .vmid = vmid, .vm = vm };
 				parse_startup(guestconf_get(&gc->main, "startup"), &list[n]);
 				n++;
 			}
@@ -711,6 +728,18 @@ ct_startall_task_run(struct task_worker *w, json_t *params, struct error *err)
 		qsort(list, n, sizeof(*list), cmp_boot);
 	for (size_t i = 0; i < n && !task_interrupted(w); i++) {
 		t.vmid = list[i].vmid;
+		if (list[i].vm) {
+			struct error e = { 0 };
+			int q = vm_start_from_task(w, t.vmid, &e);
+			if (q == -EEXIST)
+				continue;
+			if (q < 0) {
+				task_warn(w, "Starting VM %u failed: %s", t.vmid, e.msg);
+				continue;
+			}
+			startup_delay(w, list[i].up);
+			continue;
+		}
 		if (ct_running(t.lxc.cg, t.vmid))
 			continue;
 		struct store_lock *lk = NULL;
@@ -731,11 +760,7 @@ ct_startall_task_run(struct task_worker *w, json_t *params, struct error *err)
 			task_warn(w, "Starting CT %u failed: %s", t.vmid, e.msg);
 			continue;
 		}
-		if (list[i].up) {
-			task_log(w, "Waiting for %u seconds (startup delay)", list[i].up);
-			for (unsigned s = 0; s < list[i].up && !task_interrupted(w); s++)
-				sleep(1);
-		}
+		startup_delay(w, list[i].up);
 	}
 	free(list);
 	ct_task_done(&t);

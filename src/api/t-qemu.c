@@ -284,16 +284,18 @@ free_now(const char *volid, void *userdata, struct error *err)
 
 /* ---- start ---- */
 
-/* Apply pending changes (the VM is stopped), as PVE's vmconfig_apply_pending. */
+/* Apply pending changes (the VM is stopped), as PVE's vmconfig_apply_pending: replaced and
+ * detached disks become unusedN, forced deletions free their volumes. The result must load. */
 static int
 apply_pending(struct vm_task *t, struct guestconf *gc, struct error *err)
 {
 	if (!gc->pending)
 		return 0;
 	struct guestconf *next = guestconf_dup(gc);
-	guestconf_apply_pending(next, NULL);
 	_cleanup_(vm_config_freep) struct vm_config *vc = NULL;
-	int r = vm_conf_typed(next, t->vmid, &vc, err);
+	int r = vm_pending_commit_all(next, free_now, t, err);
+	if (r >= 0)
+		r = vm_conf_typed(next, t->vmid, &vc, err);
 	if (r < 0) {
 		guestconf_free(next);
 		return r;
@@ -351,6 +353,15 @@ vm_start_task_run(struct task_worker *w, json_t *params, struct error *err)
 		r = start_locked(&t, json_integer_value(json_object_get(params, "skiplock")) != 0,
 		                 err);
 	vm_task_done(&t);
+	return r;
+}
+
+int
+vm_start_from_task(struct task_worker *w, unsigned vmid, struct error *err)
+{
+	json_t *params = json_pack("{s:I}", "vmid", (json_int_t)vmid);
+	int r = vm_start_task_run(w, params, err);
+	json_decref(params);
 	return r;
 }
 
@@ -614,14 +625,31 @@ vm_config_task_run(struct task_worker *w, json_t *params, struct error *err)
 	bool skiplock = json_integer_value(json_object_get(params, "skiplock")) != 0;
 	if (r >= 0 && !skiplock)
 		r = guest_check_lock(gc, err);
+	bool running = vm_pid(&t.ve.q, t.vmid) > 0;
 	if (r >= 0)
-		r = vm_update_apply(gc, t.vmid, vm_pid(&t.ve.q, t.vmid) > 0, sets, del, rev,
+		r = vm_update_apply(gc, t.vmid, running, sets, del, rev,
 		                    json_integer_value(json_object_get(params, "force")) != 0,
 		                    alloc_disk, free_now, warn_line, &t, err);
 	if (r >= 0)
 		r = save(&t, gc, digest, err);
 	if (r < 0)
 		free_created(&t);
+	/* what the running VM can take now; the rest waits for its next start */
+	if (r >= 0 && running && gc->pending) {
+		json_t *errors = NULL;
+		int n = vm_hotplug_pending(&t.ve.h, gc, t.vmid, free_now, task_line, w, &errors,
+		                           err);
+		if (n > 0 &&
+		    (r = guest_conf_save(t.env->store, t.env->node, t.vmid, gc, NULL, err)) < 0)
+			n = r;
+		if (n < 0)
+			r = n;
+		else if (errors)
+			r = error_set(err, EINVAL,
+			              "hotplug of %zu change(s) failed; they stay pending",
+			              json_object_size(errors));
+		json_decref(errors);
+	}
 	json_decref(sets);
 	guestconf_free(gc);
 	if (lk)

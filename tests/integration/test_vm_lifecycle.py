@@ -143,3 +143,27 @@ def test_a_non_linux_guest_memtest_boots_from_its_iso(vm):
     con = serial(vm, vmid)
     con.wait_for(guestimg.MEMTEST_MARKER, BOOT_TIMEOUT)
     assert vm.status(vmid)["qmpstatus"] == "running"
+
+
+def test_onboot_vms_start_in_startup_order_after_a_host_boot(vm):
+    """berthd's first start after a host boot runs startall (PVE's pve-guests): onboot VMs
+    start in startup order, the others stay stopped. A host boot is a new kernel boot id,
+    which berthd compares with the one it wrote to <run>/boot-id."""
+    second = vm.create(onboot=1, startup="order=2")
+    first = vm.create(onboot=1, startup="order=1,up=1")
+    idle = vm.create()
+    vm.b.stop()
+    os.unlink(os.path.join(vm.b.root, "run", "boot-id"))
+    vm.b.start()
+    wait_vm_status(vm, second, "running", timeout=120)
+    wait_vm_status(vm, first, "running")
+    assert vm.status(idle)["status"] == "stopped"
+    tasks = vm.s.data("GET", f"/nodes/{vm.b.node}/tasks",
+                      {"typefilter": "startall", "source": "all"})
+    upid = tasks[0]["upid"]
+    vm.b.wait_task(upid, session=vm.s, timeout=120)
+    log = vm.task_log(upid)
+    assert log.index(f"starting VM {first}") < log.index(f"starting VM {second}"), log
+    assert "Waiting for 1 seconds (startup delay)" in log
+    for vmid in (first, second):
+        vm.power(vmid, "stop")

@@ -1389,3 +1389,54 @@ qemu_argv(const struct vm_config *c, const struct qemu_env *env, char ***ret_arg
 	*ret_argv = x.cmd.v;
 	return 0;
 }
+
+/* ---- reading an argv back ---- */
+
+char **
+qemu_opts_split(const char *opts)
+{
+	char **items = NULL;
+	size_t n = 0;
+	struct strbuf cur = { 0 };
+	for (const char *p = opts;; p++) {
+		if (*p == ',' && p[1] == ',') {
+			sb_append(&cur, ",", 1);
+			p++;
+			continue;
+		}
+		if (*p == ',' || !*p) {
+			items = xrealloc(items, (n + 2) * sizeof(*items));
+			items[n++] = sb_steal(&cur);
+			items[n] = NULL;
+			if (!*p)
+				break;
+			continue;
+		}
+		sb_append(&cur, p, 1);
+	}
+	return items;
+}
+
+char *
+qemu_opts_get(const char *opts, const char *key)
+{
+	_cleanup_(strv_freep) char **items = qemu_opts_split(opts);
+	size_t kl = strlen(key);
+	for (char **i = items; i && *i; i++)
+		if (strncmp(*i, key, kl) == 0 && (*i)[kl] == '=')
+			return xstrdup(*i + kl + 1);
+	return NULL;
+}
+
+const char *
+qemu_argv_find(char *const *argv, const char *flag, const char *id)
+{
+	for (size_t i = 0; argv[i] && argv[i + 1]; i++) {
+		if (!streq(argv[i], flag))
+			continue;
+		_cleanup_free_ char *v = qemu_opts_get(argv[i + 1], "id");
+		if (v && streq(v, id))
+			return argv[i + 1];
+	}
+	return NULL;
+}

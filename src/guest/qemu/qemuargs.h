@@ -65,3 +65,16 @@ char *qemu_run_path(const struct qemu_env *env, unsigned vmid, const char *what)
 /* Host-side name of a VM NIC's tap device: "tap<vmid>i<index>" as Proxmox (at most 15 bytes);
  * -EINVAL when it would not fit. */
 int qemu_tap_name(unsigned vmid, unsigned index, char buf[static 16]);
+
+/* Reading an argv back, for hot-plug: a device plugged into a running VM gets exactly the
+ * options a start would give it. */
+
+/* Split a comma-separated option string (",," is a literal comma) into its items, commas
+ * decoded: "virtio-blk-pci,drive=drive-virtio1,id=virtio1" → {"virtio-blk-pci",
+ * "drive=drive-virtio1", "id=virtio1"}. Free with strv_free. */
+char **qemu_opts_split(const char *opts);
+/* The value of key in an option string (decoded; caller frees), NULL when absent. */
+char *qemu_opts_get(const char *opts, const char *key);
+/* The option string following `flag` ("-drive", "-device", "-netdev", "-object") in argv
+ * whose id= is `id`; borrowed from argv, NULL when there is none. */
+const char *qemu_argv_find(char *const *argv, const char *flag, const char *id);

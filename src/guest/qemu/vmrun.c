@@ -6,6 +6,7 @@
 #include "guest/qemu/qmp.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/if.h>
 #include <linux/sockios.h>
 #include <signal.h>
@@ -99,11 +100,13 @@ qmp_connect_bounded(const char *path, int timeout_ms, struct qmp **ret, struct e
 }
 
 /* PVE's texts: "VM 100 qmp command 'cont' failed - got timeout" */
-static int
-qmp_run(struct qmp *q, unsigned vmid, const char *command, json_t *args, int timeout, json_t **ret,
-        struct error *err)
+int
+vm_qmp_run(struct qmp *q, unsigned vmid, const char *command, json_t *args, int timeout,
+           json_t **ret, struct error *err)
 {
 	struct error e = { 0 };
+	if (timeout <= 0)
+		timeout = 10000;
 	int r = qmp_command(q, command, args, timeout, ret, &e);
 	if (r == -ETIMEDOUT)
 		return error_set(err, ETIMEDOUT, "VM %u qmp command '%s' failed - got timeout",
@@ -114,8 +117,8 @@ qmp_run(struct qmp *q, unsigned vmid, const char *command, json_t *args, int tim
 	return 0;
 }
 
-static int
-qmp_open_vm(const struct vm_host *h, unsigned vmid, const char *command, struct qmp **ret,
+int
+vm_qmp_open(const struct vm_host *h, unsigned vmid, const char *command, struct qmp **ret,
             struct error *err)
 {
 	_cleanup_free_ char *sock = qemu_run_path(h->q, vmid, "qmp");
@@ -454,9 +457,9 @@ bridge_mtu(const struct vm_host *h, const char *br)
 }
 
 /* PVE's tap_plug for the tap QEMU created: MTU (the NIC's, else the bridge's), bridge, up. */
-static int
-plug_tap(const struct vm_host *h, unsigned vmid, const struct vm_net *n, vm_log_fn log,
-         void *userdata, struct error *err)
+int
+vm_tap_plug(const struct vm_host *h, unsigned vmid, const struct vm_net *n, vm_log_fn log,
+            void *userdata, struct error *err)
 {
 	char tap[16];
 	if (qemu_tap_name(vmid, n->index, tap) < 0)
@@ -506,6 +509,35 @@ plug_tap(const struct vm_host *h, unsigned vmid, const struct vm_net *n, vm_log_
 		         n->index);
 		log(line, userdata);
 	}
+	return 0;
+}
+
+int
+vm_tap_unplug(unsigned vmid, unsigned index, struct error *err)
+{
+	char tap[16];
+	if (qemu_tap_name(vmid, index, tap) < 0)
+		return error_set(err, EINVAL, "net%u: tap name too long", index);
+	_cleanup_free_ char *master = xasprintf("/sys/class/net/%s/master", tap);
+	char target[PATH_MAX];
+	ssize_t n = readlink(master, target, sizeof(target) - 1);
+	if (n <= 0)
+		return 0;
+	target[n] = '\0';
+	const char *br = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+	if (!ifname_ok(br))
+		return error_set(err, EINVAL, "%s: odd bridge name", tap);
+	struct ifreq ifr = { 0 };
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", tap);
+	int r = if_ioctl(SIOCGIFINDEX, &ifr);
+	if (r < 0)
+		return error_errno(err, r, "tap device %s does not exist", tap);
+	int ifindex = ifr.ifr_ifindex;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, br, strlen(br) + 1);
+	ifr.ifr_ifindex = ifindex;
+	if ((r = if_ioctl(SIOCBRDELIF, &ifr)) < 0)
+		return error_errno(err, r, "unable to remove %s from bridge %s", tap, br);
 	return 0;
 }
 
@@ -706,18 +738,18 @@ configure_and_run(const struct vm_host *h, const struct vm_config *c, struct qmp
 	int r = 0;
 	for (size_t i = 0; r >= 0 && i < c->n_nets; i++)
 		if (c->nets[i].bridge)
-			r = plug_tap(h, c->vmid, &c->nets[i], log, userdata, err);
+			r = vm_tap_plug(h, c->vmid, &c->nets[i], log, userdata, err);
 	for (size_t i = 0; r >= 0 && i < c->n_nets; i++) {
 		if (c->nets[i].link_down != 1)
 			continue;
 		char id[16];
 		snprintf(id, sizeof(id), "net%u", c->nets[i].index);
 		json_t *args = json_pack("{s:s, s:b}", "name", id, "up", 0);
-		r = qmp_run(q, c->vmid, "set_link", args, qmp_timeout(h), NULL, err);
+		r = vm_qmp_run(q, c->vmid, "set_link", args, qmp_timeout(h), NULL, err);
 		json_decref(args);
 	}
 	if (r >= 0)
-		r = qmp_run(q, c->vmid, "cont", NULL, qmp_timeout(h), NULL, err);
+		r = vm_qmp_run(q, c->vmid, "cont", NULL, qmp_timeout(h), NULL, err);
 	return r;
 }
 
@@ -796,10 +828,10 @@ vm_qmp(const struct vm_host *h, unsigned vmid, const char *command, json_t *args
 	if (vm_pid(h->q, vmid) <= 0)
 		return error_set(err, ESRCH, "VM %u not running", vmid);
 	struct qmp *q = NULL;
-	int r = qmp_open_vm(h, vmid, command, &q, err);
+	int r = vm_qmp_open(h, vmid, command, &q, err);
 	if (r < 0)
 		return r;
-	r = qmp_run(q, vmid, command, args, qmp_timeout(h), ret, err);
+	r = vm_qmp_run(q, vmid, command, args, qmp_timeout(h), ret, err);
 	qmp_close(q);
 	return r;
 }

@@ -66,6 +66,23 @@ int vm_shutdown(const struct vm_host *h, unsigned vmid, unsigned timeout_s, bool
 int vm_qmp(const struct vm_host *h, unsigned vmid, const char *command, json_t *args, json_t **ret,
            struct error *err);
 
+/* The building blocks of vm_qmp, for a worker that sends several commands on one connection
+ * (hot-plug): connect to the VM's control socket (bounded by qmp_timeout_ms; `command` only
+ * names the first command in the error text), and run one command with PVE's error texts.
+ * timeout_ms <= 0: qmp_timeout_ms (10 s when 0). */
+struct qmp;
+int vm_qmp_open(const struct vm_host *h, unsigned vmid, const char *command, struct qmp **ret,
+                struct error *err);
+int vm_qmp_run(struct qmp *q, unsigned vmid, const char *command, json_t *args, int timeout_ms,
+               json_t **ret, struct error *err);
+
+/* PVE's tap_plug for NIC n's tap (which QEMU created): the NIC's MTU (else the bridge's), into
+ * n->bridge, up. Checks the bridge exists (and refuses VLAN tags this host cannot do). */
+int vm_tap_plug(const struct vm_host *h, unsigned vmid, const struct vm_net *n, vm_log_fn log,
+                void *userdata, struct error *err);
+/* Take NIC index's tap out of whatever bridge it is in (none: 0). */
+int vm_tap_unplug(unsigned vmid, unsigned index, struct error *err);
+
 /* After QEMU exited: remove its cgroup, pidfile and sockets (its taps went with it: QEMU
  * created them without persistence). Harmless when nothing is left. */
 void vm_cleanup_stopped(const struct vm_host *h, unsigned vmid);

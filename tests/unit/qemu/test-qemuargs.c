@@ -231,6 +231,47 @@ test_tap_names_fit_ifnamsiz(void **state)
 	assert_string_equal(buf, "tap999999999i31");
 }
 
+/* Hot-plug reads a device's options back from the argv a start would have */
+static void
+test_argv_read_back(void **state)
+{
+	(void)state;
+	_cleanup_(strv_freep) char **items = qemu_opts_split("a,,b,id=x,,y,,,z=1,");
+	assert_int_equal(strv_length(items), 4);
+	assert_string_equal(items[0], "a,b");
+	assert_string_equal(items[1], "id=x,y,");
+	assert_string_equal(items[2], "z=1");
+	assert_string_equal(items[3], "");
+	_cleanup_free_ char *id = qemu_opts_get("virtio-blk-pci,drive=d,id=virtio1", "id");
+	assert_string_equal(id, "virtio1");
+	assert_null(qemu_opts_get("virtio-blk-pci,xid=1", "id"));
+
+	_cleanup_(vm_config_freep) struct vm_config *c =
+	        load("virtio0: local:100/vm-100-disk-0.raw,iothread=1\n"
+	             "scsi1: local:100/vm-100-disk-1.qcow2\n"
+	             "net2: virtio=BC:24:11:00:00:05,bridge=vmbr0\n",
+	             "hotplug");
+	char **argv = NULL;
+	struct error err = { 0 };
+	assert_int_equal(qemu_argv(c, &test_env, &argv, &err), 0);
+	const char *drive = qemu_argv_find(argv, "-drive", "drive-virtio0");
+	assert_non_null(drive);
+	assert_true(startswith(drive, "file=/var/lib/vz/images/100/vm-100-disk-0.raw,"));
+	const char *dev = qemu_argv_find(argv, "-device", "virtio0");
+	assert_non_null(dev);
+	assert_true(startswith(dev, "virtio-blk-pci,drive=drive-virtio0,"));
+	assert_non_null(qemu_argv_find(argv, "-object", "iothread-virtio0"));
+	const char *scsi = qemu_argv_find(argv, "-device", "scsi1");
+	_cleanup_free_ char *bus = qemu_opts_get(scsi, "bus");
+	assert_string_equal(bus, "scsihw0.0");
+	assert_non_null(qemu_argv_find(argv, "-device", "scsihw0"));
+	assert_non_null(qemu_argv_find(argv, "-netdev", "net2"));
+	assert_null(qemu_argv_find(argv, "-device", "net3"));
+	/* "virtio0" is not "drive-virtio0": ids match whole */
+	assert_null(qemu_argv_find(argv, "-drive", "virtio0"));
+	strv_free(argv);
+}
+
 int
 main(void)
 {
@@ -240,6 +281,7 @@ main(void)
 		cmocka_unit_test(test_argv_refuses_commas_from_the_host),
 		cmocka_unit_test(test_smbios_commas_are_escaped_not_injected),
 		cmocka_unit_test(test_tap_names_fit_ifnamsiz),
+		cmocka_unit_test(test_argv_read_back),
 	};
 	return cmocka_run_group_tests_name("qemuargs", tests, NULL, NULL);
 }
