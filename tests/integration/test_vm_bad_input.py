@@ -112,3 +112,24 @@ def test_start_of_a_missing_vm_and_unknown_node(vm):
     r = vm.s.post(vm.path(999999999, "/status/start"))
     assert (r.status, r.reason) == (
         500, f"Configuration file 'nodes/{NODE}/qemu-server/999999999.conf' does not exist")
+
+
+def test_serial_host_path_must_be_a_character_device(vm):
+    # root may give a host serial port; a regular file or a missing path fails the start
+    # before QEMU runs (QEMU would create or truncate a file there)
+    regular = f"/dev/shm/berth-not-a-tty-{os.getpid()}"
+    with open(regular, "w") as f:
+        f.write("keep me\n")
+    try:
+        for path in (regular, "/dev/nosuchtty9"):
+            vmid = vm.vmid()
+            # host devices are root@pam's: the CLI on the root socket is root
+            r = vm.b.cli("vm", "create", vmid, "--serial0", path)
+            assert r.returncode == 0, (r.stdout, r.stderr)
+            t = vm.power(vmid, "start", ok=False)
+            assert t["exitstatus"] == \
+                f"serial0: no such serial device '{path}' (not a character device)"
+            assert vm.status(vmid)["status"] == "stopped"
+        assert open(regular).read() == "keep me\n"
+    finally:
+        os.unlink(regular)

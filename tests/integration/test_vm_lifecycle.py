@@ -167,3 +167,26 @@ def test_onboot_vms_start_in_startup_order_after_a_host_boot(vm):
     assert "Waiting for 1 seconds (startup delay)" in log
     for vmid in (first, second):
         vm.power(vmid, "stop")
+
+
+def test_reboot_applies_pending_changes_and_boots_again(vm, iso):
+    """PVE's reboot (no snapshot involved): an ACPI shutdown, then a start that applies what
+    was pending; the guest boots again in a new QEMU."""
+    vmid = make_guest(vm, iso)
+    vm.power(vmid, "start")
+    serial(vm, vmid).wait_for(guestimg.MARKER, BOOT_TIMEOUT)
+    pid = vm.status(vmid)["pid"]
+    vm.s.data("PUT", vm.path(vmid, "/config"), {"memory": "320"})
+    assert vm.config(vmid, current=1)["memory"] == "256"
+    t = vm.power(vmid, "reboot", timeout=BOOT_TIMEOUT)
+    assert t["exitstatus"] == "OK"
+    con = serial(vm, vmid)
+    con.wait_for(guestimg.MARKER, BOOT_TIMEOUT)
+    st = vm.status(vmid)
+    assert st["status"] == "running" and st["pid"] != pid
+    assert vm.config(vmid, current=1)["memory"] == "320"
+    assert st["maxmem"] == 320 << 20
+    # reboot of a stopped VM is refused synchronously (PVE: "VM <vmid> not running")
+    vm.power(vmid, "stop")
+    r = vm.s.post(vm.path(vmid, "/status/reboot"))
+    assert (r.status, r.reason) == (500, f"VM {vmid} not running")

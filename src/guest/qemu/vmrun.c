@@ -765,6 +765,16 @@ vm_start(const struct vm_host *h, const struct vm_config *c, vm_log_fn log, void
 		if (r < 0)
 			return r;
 	}
+	/* a host serial port must be one (PVE: "no such serial device") */
+	for (unsigned i = 0; i < VM_MAX_SERIALS; i++) {
+		const char *s = c->serial[i];
+		struct stat st;
+		if (s && !streq(s, "socket") && (stat(s, &st) < 0 || !S_ISCHR(st.st_mode)))
+			return error_set(
+			        err, ENODEV,
+			        "serial%u: no such serial device '%s' (not a character device)", i,
+			        s);
+	}
 	int r = mkdir_p(h->q->run_dir, 0700);
 	if (r < 0)
 		return error_errno(err, r, "unable to create '%s'", h->q->run_dir);
