@@ -1,7 +1,7 @@
 """Config changes of a running VM that QEMU can take live, as Proxmox's hot-plug: a virtio
 disk plugged by POST config and seen by the guest, unplugged again (its volume becomes
 unusedN), CD-ROM media changed and ejected, a NIC plugged onto a bridge, moved to another
-bridge and linked down without a replug, then unplugged; CPU limits written to the cgroup;
+bridge, rate-limited and linked down without a replug, then unplugged; CPU limits written to the cgroup;
 a failed plug answered as PVE's 400 "hotplug problem" with the change left pending and
 nothing left in QEMU; keys QEMU cannot change live (memory, SATA disks, anything with
 `hotplug: 0`) stay pending, and the start that applies them keeps a replaced volume as
@@ -88,6 +88,11 @@ def brif(br):
     return sorted(os.path.basename(p) for p in glob.glob(f"/sys/class/net/{br}/brif/*"))
 
 
+def tc(what, dev):
+    return subprocess.run(["tc", what, "show", "dev", dev], capture_output=True, text=True,
+                          check=True).stdout
+
+
 def test_disk_plug_unplug_and_cdrom_media(vm, iso):
     vmid, g = boot(vm, iso)
     assert "HP=vda" not in g.run("for b in /sys/block/vd*; do echo HP=${b##*/}; done")
@@ -147,6 +152,13 @@ def test_nic_plug_move_link_unplug(vm, iso):
         g.wait("cat /sys/class/net/eth0/carrier", "0")
         assert put(vm, vmid, net1=f"virtio={mac},bridge={br2}").status == 200
         g.wait("cat /sys/class/net/eth0/carrier", "1")
+
+        # rate= on the live tap (tc htb to the guest; a police filter from it where the
+        # kernel has the action), and off again
+        assert put(vm, vmid, net1=f"virtio={mac},bridge={br2},rate=5").status == 200
+        assert "htb" in tc("qdisc", tap) and "rate 41943Kbit" in tc("class", tap)
+        assert put(vm, vmid, net1=f"virtio={mac},bridge={br2}").status == 200
+        assert "htb" not in tc("qdisc", tap)
 
         # a new model means a new device: unplug, plug
         assert put(vm, vmid, net1=f"e1000={mac},bridge={br2}").status == 200

@@ -74,12 +74,22 @@ def test_vm_with_a_nic_gets_its_tap_on_the_bridge(vm, iso):
     br = "br-vm" + os.urandom(3).hex()
     subprocess.run(["ip", "link", "add", br, "type", "bridge"], check=True)
     try:
-        vmid = make_guest(vm, iso, net0=f"virtio,bridge={br}")
-        vm.power(vmid, "start")
+        vmid = make_guest(vm, iso, net0=f"virtio,bridge={br},rate=2.5")
+        t = vm.power(vmid, "start")
         tap = f"tap{vmid}i0"
         assert taps(vmid) == [tap]
         master = os.path.basename(os.readlink(f"/sys/class/net/{tap}/master"))
         assert master == br
+        # rate= (MB/s): an htb class on the tap for the traffic to the guest, and an ingress
+        # policer for the traffic from it unless this kernel lacks the police action (then
+        # the start says so)
+        show = lambda what, *a: subprocess.run(["tc", what, "show", "dev", tap, *a],
+                                               check=True, capture_output=True,
+                                               text=True).stdout
+        assert "rate 20971Kbit" in show("class")
+        log = vm.task_log(t["upid"])
+        if "no tc police action" not in log:
+            assert "police" in show("filter", "parent", "ffff:")
         vm.power(vmid, "stop")
         wait_for(lambda: not taps(vmid), timeout=10, what="the tap to go")
     finally:

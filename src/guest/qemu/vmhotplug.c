@@ -338,6 +338,19 @@ vm_net_relink(const struct vm_host *h, unsigned vmid, const struct vm_net *old,
 		if ((r = vm_tap_plug(h, vmid, n, log, userdata, err)) < 0)
 			return r;
 	}
+	if (n->bridge && str_same(old->bridge, n->bridge) && old->tag == n->tag &&
+	    old->rate != n->rate) {
+		char tap[16];
+		if (qemu_tap_name(vmid, n->index, tap) < 0)
+			return error_set(err, EINVAL, "net%u: tap name too long", n->index);
+		if ((r = vm_tap_rate_limit(tap, n->rate, err)) < 0)
+			return r;
+		if (r > 0 && log)
+			log("rate= limits only the traffic to the guest: this kernel has no tc "
+			    "police action for the traffic from it",
+			    userdata);
+		r = 0;
+	}
 	if ((old->link_down == 1) != (n->link_down == 1)) {
 		struct qmp *q = NULL;
 		if ((r = vm_qmp_open(h, vmid, "set_link", &q, err)) < 0)
