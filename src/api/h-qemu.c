@@ -851,6 +851,16 @@ struct hotplug_job {
 	struct error err;
 };
 
+static void
+hotplug_job_free(struct hotplug_job *j)
+{
+	json_decref(j->errors);
+	guestconf_free(j->gc);
+	vm_env_done(&j->env);
+	storage_config_free(j->scfg);
+	free(j);
+}
+
 static int
 hotplug_free_volume(const char *volid, void *userdata, struct error *err)
 {
@@ -903,11 +913,7 @@ hotplug_after(struct api_call *c, void *arg, int r)
 	}
 	if (r >= 0)
 		c->data = json_null();
-	json_decref(j->errors);
-	guestconf_free(j->gc);
-	vm_env_done(&j->env);
-	storage_config_free(j->scfg);
-	free(j);
+	hotplug_job_free(j);
 	return r;
 }
 
@@ -930,12 +936,8 @@ start_hotplug(struct api_call *c, unsigned vmid)
 	j->gc = now;
 	vm_env_init(&j->env, ctx->root_dir, j->scfg, vm_node_kvm(ctx->store, ctx->node));
 	int r = api_call_blocking_then(c, hotplug_work, hotplug_after, j);
-	if (r != API_DEFERRED) {
-		guestconf_free(j->gc);
-		vm_env_done(&j->env);
-		storage_config_free(j->scfg);
-		free(j);
-	}
+	if (r != API_DEFERRED)
+		hotplug_job_free(j);
 	return r;
 }
 
