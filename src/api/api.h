@@ -79,9 +79,10 @@ struct api_response {
 	char *message; /* reason phrase, one line */
 	char *body;    /* NULL: no body and no content type (auth failures) */
 	size_t body_len;
-	unsigned delay_ms; /* answer only after this delay (failed authentication) */
-	int fd;            /* a descriptor going with the answer (websocket relays), -1 none;
-	                    * the transport takes it over */
+	unsigned delay_ms;        /* answer only after this delay (failed authentication) */
+	int fd;                   /* a descriptor going with the answer (websocket relays), -1 none;
+	                           * the transport takes it over */
+	const char *content_type; /* of body; NULL: JSON */
 };
 
 struct api_call {
@@ -99,6 +100,11 @@ struct api_call {
 	int upload_fd;   /* an uploaded file (routes with API_UPLOAD), -1 when none */
 	bool websocket;  /* the request is a websocket upgrade (routes with API_WEBSOCKET) */
 	int response_fd; /* websocket: the stream the proxy relays, set by the handler */
+	/* a Berth extension answering something other than JSON (a screenshot): the body as it
+	 * goes out, and its content type (static) */
+	char *raw_body;
+	size_t raw_len;
+	const char *raw_type;
 	uint64_t upload_size;
 	json_t *param_errors; /* "Parameter verification failed." with an errors map */
 	bool auth_failure;    /* answer without a body, delayed */

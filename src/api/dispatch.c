@@ -73,6 +73,16 @@ respond_auth_failure(struct api_call *call, const char *message)
 void
 api_call_complete(struct api_call *call, int r)
 {
+	if (r >= 0 && call->raw_body) {
+		struct api_response resp = { .status = 200,
+			                     .message = (char *)"OK",
+			                     .body = call->raw_body,
+			                     .body_len = call->raw_len,
+			                     .fd = -1,
+			                     .content_type = call->raw_type };
+		call->done(call, &resp);
+		return;
+	}
 	if (r >= 0) {
 		/* the envelope is put together as text around the serialized data, which a
 		 * handler may also have handed over ready-made */
@@ -621,6 +631,7 @@ api_call_free(struct api_call *call)
 	json_decref(call->params);
 	json_decref(call->data);
 	free(call->data_text);
+	free(call->raw_body);
 	json_decref(call->param_errors);
 	if (call->upload_fd >= 0)
 		close(call->upload_fd);

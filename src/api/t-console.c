@@ -1,9 +1,11 @@
-/* The "vncproxy" task of a container console session: attach to the CT's console through
- * liblxc, listen on <root>/run/console/<vmid>-<port>.sock for the one connection the root
- * daemon hands to the proxy, and speak Proxmox's termproxy protocol on it:
+/* The "vncproxy" task of a console session: attach to a CT's console through liblxc, or
+ * connect to a VM's serial port or VNC display socket; listen on
+ * <root>/run/console/<vmid>-<port>.sock for the one connection the root daemon hands to the
+ * proxy, and speak Proxmox's termproxy protocol on it:
  *   first "<user>:<ticket>\n" (answered "OK"), then "0:<len>:<data>" input,
- *   "1:<cols>:<rows>:" resize, "2" ping; output is the terminal's raw bytes. */
-#include "api/lxc-common.h"
+ *   "1:<cols>:<rows>:" resize, "2" ping; output is the terminal's raw bytes.
+ * A VM's VNC display is relayed raw (RFB) instead. */
+#include "api/qemu-common.h"
 #include "basic/fileio.h"
 #include "basic/strbuf.h"
 
@@ -143,21 +145,54 @@ relay(struct task_worker *w, struct session *s)
 	}
 }
 
-int
-console_task_run(struct task_worker *w, json_t *params, struct error *err)
+/* Raw bytes both ways (a VM's VNC display: RFB end to end, the ticket was checked by the
+ * websocket upgrade). */
+static int
+relay_raw(struct task_worker *w, int a, int b)
 {
-	struct worker_env *env = task_userdata(w);
-	unsigned vmid = (unsigned)json_integer_value(json_object_get(params, "vmid"));
-	unsigned port = (unsigned)json_integer_value(json_object_get(params, "port"));
-	struct session s = { .user = json_string_value(json_object_get(params, "user")),
-		             .ticket = json_string_value(json_object_get(params, "ticket")),
-		             .sock = -1,
-		             .pty = -1 };
-	if (!s.user || !s.ticket)
-		return error_set(err, EINVAL, "missing session parameters");
+	char buf[65536];
+	for (;;) {
+		struct pollfd p[2] = { { .fd = a, .events = POLLIN },
+			               { .fd = b, .events = POLLIN } };
+		int n = poll(p, 2, 1000);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (task_interrupted(w))
+			return 0;
+		for (int i = 0; n > 0 && i < 2; i++) {
+			if (!p[i].revents)
+				continue;
+			ssize_t k = read(p[i].fd, buf, sizeof(buf));
+			if (k <= 0 || write_all(p[1 - i].fd, buf, (size_t)k) < 0)
+				return 0;
+		}
+	}
+}
 
+static int
+connect_unix(const char *path, struct error *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return error_set(err, ENAMETOOLONG, "socket path too long: %s", path);
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return error_errno(err, -errno, "socket");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int r = -errno;
+		close(fd);
+		return error_errno(err, r, "unable to connect to '%s'", path);
+	}
+	return fd;
+}
+
+/* The CT's console through liblxc: the pty (*ret_pty) and the tty fd that keeps it. */
+static int
+attach_ct(const char *root_dir, unsigned vmid, int *ret_pty, int *ret_keep, struct error *err)
+{
 	char lxcpath[4096], name[16];
-	snprintf(lxcpath, sizeof(lxcpath), "%s/lxc", env->root_dir);
+	snprintf(lxcpath, sizeof(lxcpath), "%s/lxc", root_dir);
 	snprintf(name, sizeof(name), "%u", vmid);
 	struct lxc_container *lc = lxc_container_new(name, lxcpath);
 	if (!lc)
@@ -167,32 +202,74 @@ console_task_run(struct task_worker *w, json_t *params, struct error *err)
 	lxc_container_put(lc);
 	if (ttyfd < 0 || ptx < 0)
 		return error_set(err, EIO, "unable to attach to the console of CT %u", vmid);
-	s.pty = ptx;
+	*ret_pty = ptx;
+	*ret_keep = ttyfd;
+	return 0;
+}
+
+int
+console_task_run(struct task_worker *w, json_t *params, struct error *err)
+{
+	struct worker_env *env = task_userdata(w);
+	unsigned vmid = (unsigned)json_integer_value(json_object_get(params, "vmid"));
+	unsigned port = (unsigned)json_integer_value(json_object_get(params, "port"));
+	const char *kind = json_string_value(json_object_get(params, "kind"));
+	const char *what = json_string_value(json_object_get(params, "what"));
+	bool vm = kind && streq(kind, "qemu");
+	struct session s = { .user = json_string_value(json_object_get(params, "user")),
+		             .ticket = json_string_value(json_object_get(params, "ticket")),
+		             .sock = -1,
+		             .pty = -1 };
+	if (!s.user || !s.ticket || (vm && !what))
+		return error_set(err, EINVAL, "missing session parameters");
+
+	/* what the session relays: a CT's console, a VM's serial port or its VNC display */
+	int keep = -1, r;
+	bool raw = vm && streq(what, "vnc");
+	if (vm) {
+		_cleanup_free_ char *run = vm_run_dir(env->root_dir);
+		struct qemu_env q = { .run_dir = run };
+		_cleanup_free_ char *target = qemu_run_path(&q, vmid, what);
+		r = s.pty = connect_unix(target, err);
+	} else {
+		r = attach_ct(env->root_dir, vmid, &s.pty, &keep, err);
+	}
+	if (r < 0)
+		return r;
 
 	_cleanup_free_ char *dir = xasprintf("%s/run/console", env->root_dir);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return error_errno(err, -errno, "unable to create '%s'", dir);
+		r = error_errno(err, -errno, "unable to create '%s'", dir);
 	_cleanup_free_ char *path = xasprintf("%s/%u-%u.sock", dir, vmid, port);
-	int lfd = listen_unix(path, err);
-	if (lfd < 0)
+	int lfd = r < 0 ? r : listen_unix(path, err);
+	if (lfd < 0) {
+		close(s.pty);
+		if (keep >= 0)
+			close(keep);
 		return lfd;
-	task_log(w, "console of CT %u waiting on port %u", vmid, port);
+	}
+	task_log(w, "%s of %s %u waiting on port %u", vm ? what : "console", vm ? "VM" : "CT", vmid,
+	         port);
 	struct pollfd pl = { .fd = lfd, .events = POLLIN };
-	int r = poll(&pl, 1, ACCEPT_TIMEOUT_MS);
+	r = poll(&pl, 1, ACCEPT_TIMEOUT_MS);
 	if (r > 0)
 		s.sock = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	close(lfd);
 	unlink(path);
 	if (s.sock < 0) {
-		close(ttyfd);
+		close(s.pty);
+		if (keep >= 0)
+			close(keep);
 		return error_set(err, ETIMEDOUT, "no connection within %d seconds",
 		                 ACCEPT_TIMEOUT_MS / 1000);
 	}
 	task_log(w, "connected");
-	r = relay(w, &s);
+	r = raw ? relay_raw(w, s.sock, s.pty) : relay(w, &s);
 	sb_free(&s.in);
 	close(s.sock);
-	close(ttyfd);
+	close(s.pty);
+	if (keep >= 0)
+		close(keep);
 	if (r == -EACCES)
 		return error_set(err, EACCES, "authentication failed");
 	if (r < 0)

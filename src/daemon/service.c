@@ -95,7 +95,7 @@ conn_flush(struct conn *c)
 
 static void
 send_response(struct conn *c, uint64_t id, int status, const char *message, const char *body,
-              size_t body_len, int fd)
+              size_t body_len, const char *content_type, int fd)
 {
 	if (c->closed) {
 		if (fd >= 0)
@@ -106,7 +106,8 @@ send_response(struct conn *c, uint64_t id, int status, const char *message, cons
 	                        "status", status, "message", message);
 	if (body)
 		json_object_set_new(hdr, "content_type",
-		                    json_string("application/json;charset=UTF-8"));
+		                    json_string(content_type ? content_type
+		                                             : "application/json;charset=UTF-8"));
 	/* the writer closes the descriptor once it went out */
 	frame_writer_push(&c->wr, hdr, body, body ? body_len : 0, fd >= 0 ? &fd : NULL,
 	                  fd >= 0 ? 1 : 0);
@@ -138,7 +139,7 @@ static void
 on_delay_done(uv_timer_t *t)
 {
 	struct delayed *dl = t->data;
-	send_response(dl->conn, dl->id, dl->status, dl->message, dl->body, dl->body_len, -1);
+	send_response(dl->conn, dl->id, dl->status, dl->message, dl->body, dl->body_len, NULL, -1);
 	conn_unref(dl->conn);
 	uv_close((uv_handle_t *)&dl->timer, on_delayed_closed);
 }
@@ -167,7 +168,7 @@ on_api_done(struct api_call *call, struct api_response *resp)
 		uv_timer_start(&dl->timer, on_delay_done, resp->delay_ms, 0);
 	} else {
 		send_response(c, call->transport_id, resp->status, resp->message, resp->body,
-		              resp->body_len, resp->fd);
+		              resp->body_len, resp->content_type, resp->fd);
 		conn_unref(c);
 	}
 	api_call_free(call);

@@ -31,6 +31,8 @@
 #define STOP_KILL_WAIT_MS 5000
 /* vm_shutdown with force, once the guest did not power off: `quit` gets this long */
 #define FORCE_QUIT_TIMEOUT_S 10
+/* a screenshot on the daemon's monitor: connect and the PNG written */
+#define SCREENDUMP_TIMEOUT_MS 5000
 /* iproute2's traffic control, for rate= */
 #define TC_PATH "/usr/sbin/tc"
 
@@ -269,6 +271,28 @@ live_from_qmp(const struct vm_host *h, unsigned vmid, struct vm_live *l)
 		json_decref(ret);
 	}
 	qmp_close(q);
+}
+
+int
+vm_screendump(const struct vm_host *h, unsigned vmid, const char *path, struct error *err)
+{
+	if (vm_pid(h->q, vmid) <= 0)
+		return error_set(err, ESRCH, "VM %u not running", vmid);
+	_cleanup_free_ char *mon = qemu_run_path(h->q, vmid, "mon");
+	struct qmp *q = NULL;
+	struct error e = { 0 };
+	int r = qmp_connect_bounded(mon, SCREENDUMP_TIMEOUT_MS, &q, &e);
+	if (r < 0)
+		return error_set(
+		        err, -r,
+		        "VM %u qmp command 'screendump' failed - unable to connect to VM %u "
+		        "qmp socket - %s",
+		        vmid, vmid, e.msg);
+	json_t *args = json_pack("{s:s, s:s}", "filename", path, "format", "png");
+	r = vm_qmp_run(q, vmid, "screendump", args, SCREENDUMP_TIMEOUT_MS, NULL, err);
+	json_decref(args);
+	qmp_close(q);
+	return r;
 }
 
 int

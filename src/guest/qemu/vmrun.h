@@ -97,6 +97,10 @@ void vm_cleanup_stopped(const struct vm_host *h, unsigned vmid);
  * pidfile's path), else 0. */
 pid_t vm_pid(const struct qemu_env *q, unsigned vmid);
 
+/* The VM's screen as a PNG file at path (QMP screendump on the second monitor <vmid>.mon,
+ * bounded to a few seconds; QEMU writes the file). Safe in the daemon's thread pool. */
+int vm_screendump(const struct vm_host *h, unsigned vmid, const char *path, struct error *err);
+
 struct vm_live {
 	bool running;
 	pid_t pid;
