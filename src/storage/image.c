@@ -91,7 +91,9 @@ image_info(const char *path, enum volume_format fmt, bool untrusted, struct imag
 
 	_cleanup_free_ char *p = plain_path(path);
 	_cleanup_free_ char *out = NULL;
-	const char *argv[] = { "qemu-img",      "info", "-f", volume_format_name(fmt),
+	/* -U (force-share): a running VM holds the image's write lock; reading its header is
+	 * still safe */
+	const char *argv[] = { "qemu-img",      "info", "-U", "-f", volume_format_name(fmt),
 		               "--output=json", p,      NULL };
 	r = run_command(argv, &out, err);
 	if (r < 0)
