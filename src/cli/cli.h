@@ -21,6 +21,9 @@ struct cli_response {
 	int status;
 	char *message;
 	json_t *body; /* parsed JSON body, or NULL */
+	/* a body that is not JSON (a screenshot: image/png) as it came, else NULL */
+	char *raw;
+	size_t raw_len;
 };
 
 void cli_response_done(struct cli_response *r);

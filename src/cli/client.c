@@ -12,6 +12,7 @@ cli_response_done(struct cli_response *r)
 {
 	free(r->message);
 	json_decref(r->body);
+	free(r->raw);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -127,8 +128,14 @@ cli_call(struct cli *c, const char *method, const char *path, json_t *params,
 	ret->status = (int)json_integer_value(json_object_get(f.hdr, "status"));
 	const char *msg = json_string_value(json_object_get(f.hdr, "message"));
 	ret->message = xstrdup(msg ? msg : "");
-	if (f.payload_len)
+	const char *type = json_string_value(json_object_get(f.hdr, "content_type"));
+	if (f.payload_len && type && !startswith(type, "application/json")) {
+		ret->raw = xmalloc(f.payload_len);
+		memcpy(ret->raw, f.payload, f.payload_len);
+		ret->raw_len = f.payload_len;
+	} else if (f.payload_len) {
 		ret->body = json_loadb(f.payload, f.payload_len, 0, NULL);
+	}
 	frame_done(&f);
 	return 0;
 }

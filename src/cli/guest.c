@@ -74,6 +74,8 @@ vm_usage(FILE *out)
 	             "  berth vm console VMID             the serial console (needs serial0: "
 	             "socket;\n"
 	             "                                    Ctrl+O leaves)\n"
+	             "  berth vm screenshot VMID FILE     the screen as a PNG image into FILE "
+	             "('-': stdout)\n"
 	             "Commands that start a task follow its log and fail when the task fails.\n");
 }
 
@@ -138,6 +140,36 @@ call_and_show(struct cli *c, const char *method, const char *path, json_t *param
 	return ret;
 }
 
+/* ---- berth vm screenshot: the Berth extension .../berth/screenshot into a file ---- */
+
+static int
+vm_screenshot(struct cli *c, const char *vmid, int argc, char **argv)
+{
+	if (argc != 1) {
+		fprintf(stderr, "berth vm screenshot: a FILE ('-' for stdout) is required\n");
+		return 2;
+	}
+	_cleanup_free_ char *path = xasprintf("/nodes/localhost/qemu/%s/berth/screenshot", vmid);
+	struct cli_response r;
+	if (cli_call_ok(c, "GET", path, NULL, &r) < 0)
+		return 1;
+	int rc = 0;
+	if (!r.raw) {
+		fprintf(stderr, "berth vm screenshot: the answer is not an image\n");
+		rc = 1;
+	} else if (streq(argv[0], "-")) {
+		rc = write_all(STDOUT_FILENO, r.raw, r.raw_len) < 0;
+	} else {
+		int q = write_file_atomic(argv[0], r.raw, r.raw_len, 0644);
+		if (q < 0)
+			fprintf(stderr, "berth vm screenshot: unable to write %s: %s\n", argv[0],
+			        strerror(-q));
+		rc = q < 0;
+	}
+	cli_response_done(&r);
+	return rc;
+}
+
 /* enter/console: LXC's tools against this node's lxcpath, replacing this process */
 static int
 ct_console(struct cli *c, const char *cmd, const char *vmid)
@@ -184,6 +216,8 @@ guest_cmd(const struct guest_kind *k, struct cli *c, int argc, char **argv)
 		return 2;
 	}
 	const char *vmid = argv[1];
+	if (streq(cmd, "screenshot") && streq(k->verb, "vm"))
+		return vm_screenshot(c, vmid, argc - 2, argv + 2);
 	json_t *params = json_object();
 	int first = 2;
 	if (streq(cmd, "create")) {

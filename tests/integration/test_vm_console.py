@@ -134,6 +134,12 @@ def test_screenshot_is_a_png_of_the_screen(vm, iso):
     w, h = png_size(r.body)
     assert w >= 320 and h >= 200, (w, h)
     assert not [f for f in os.listdir(run_dir(vm.b)) if ".screen-" in f]
+    # the CLI writes the same image to a file
+    out = os.path.join(vm.b.root, "screen.png")
+    r = vm.b.cli("vm", "screenshot", vmid, out)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    with open(out, "rb") as f:
+        assert png_size(f.read()) == (w, h)
     vm.power(vmid, "stop")
     r = vm.s.get(vm.path(vmid, "/berth/screenshot"))
     assert (r.status, r.reason) == (500, f"VM {vmid} not running")
