@@ -1,7 +1,7 @@
 """`pool` on container create, as PVE: a pool that does not exist is a permission error
 before anything is made; a created CT joins its pool in user.cfg, and leaves it when it is
 destroyed (remove_vm_access). Pools are made by editing user.cfg in the store, as an admin
-edits /etc/pve/user.cfg (Berth has no /pools API yet)."""
+edits /etc/pve/user.cfg (as well as through /pools, see test_pools.py)."""
 import hashlib
 import sqlite3
 import time
