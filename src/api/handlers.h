@@ -20,6 +20,7 @@ extern const struct api_route api_routes_aplinfo[];
 extern const struct api_route api_routes_lxc[];
 extern const struct api_route api_routes_console[];
 extern const struct api_route api_routes_pools[];
+extern const struct api_route api_routes_qemu_disk[];
 extern const struct api_route api_routes_lxc_disk[];
 extern const struct api_route api_routes_qemu[];
 

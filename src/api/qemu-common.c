@@ -279,8 +279,11 @@ vm_update_apply(struct guestconf *gc, unsigned vmid, bool running, json_t *sets,
 		_cleanup_free_ char *vol = vm_is_disk_key(*d, NULL, NULL) ? vm_disk_volume(*d, old)
 		                           : startswith(*d, "unused")     ? xstrdup(old)
 		                                                          : NULL;
-		if (vol && (force || startswith(*d, "unused")) && free_volume) {
-			int r = free_volume(vol, userdata, err);
+		if (vol && (force || startswith(*d, "unused"))) {
+			/* only a volume the VM owns is freed; another's only leaves the config */
+			int r = free_volume && vm_owns_volume(vol, vmid)
+			                ? free_volume(vol, userdata, err)
+			                : 0;
 			if (r < 0)
 				return r;
 		} else if (vol && !startswith(*d, "unused")) {

@@ -63,6 +63,9 @@ int vm_update_apply(struct guestconf *gc, unsigned vmid, bool running, json_t *s
 
 /* Put volume into the first free unusedN of s (nothing when it is there already). */
 void vm_add_unused(struct guestconf_section *s, const char *volume);
+/* Does VM vmid own volume volid ("<storage>:<vmid>/<name>": the vmid in its path, as PVE's
+ * vm_is_volid_owner)? Only such volumes are ever freed by a config change. */
+bool vm_owns_volume(const char *volid, unsigned vmid);
 /* The volume a disk value names that the VM would own (not a CD-ROM, not a path), or NULL;
  * caller frees. */
 char *vm_disk_volume(const char *key, const char *value);
@@ -71,11 +74,11 @@ char *vm_disk_volume(const char *key, const char *value);
  * pending value replaces the current one, a replaced disk's volume becoming unusedN; a
  * pending deletion removes the key, a disk's volume becoming unusedN, or freed with
  * free_volume when the deletion was forced (and for unusedN itself). */
-int vm_pending_commit(struct guestconf *gc, const char *key, vm_free_fn free_volume, void *userdata,
-                      struct error *err);
+int vm_pending_commit(struct guestconf *gc, unsigned vmid, const char *key, vm_free_fn free_volume,
+                      void *userdata, struct error *err);
 /* All pending changes, deletions first (a VM being started). 1 when there were any. */
-int vm_pending_commit_all(struct guestconf *gc, vm_free_fn free_volume, void *userdata,
-                          struct error *err);
+int vm_pending_commit_all(struct guestconf *gc, unsigned vmid, vm_free_fn free_volume,
+                          void *userdata, struct error *err);
 
 /* After gc's pending changes were saved for running VM vmid: apply live what it can take
  * (PVE's vmconfig_hotplug_pending; see qemu-hotplug.c) and commit each change that took.
@@ -101,3 +104,7 @@ int vm_suspend_task_run(struct task_worker *w, json_t *params, struct error *err
 int vm_resume_task_run(struct task_worker *w, json_t *params, struct error *err);
 int vm_destroy_task_run(struct task_worker *w, json_t *params, struct error *err);
 int vm_config_task_run(struct task_worker *w, json_t *params, struct error *err);
+/* t-qemu-disk.c; "resize" serves containers too (a VM disk key picks the VM side) */
+int guest_resize_task_run(struct task_worker *w, json_t *params, struct error *err);
+int vm_move_disk_task_run(struct task_worker *w, json_t *params, struct error *err);
+int vm_template_task_run(struct task_worker *w, json_t *params, struct error *err);

@@ -37,6 +37,17 @@ vm_disk_volume(const char *key, const char *value)
 	return vol;
 }
 
+bool
+vm_owns_volume(const char *volid, unsigned vmid)
+{
+	const char *colon = strchr(volid, ':');
+	if (!colon)
+		return false;
+	char *end = NULL;
+	unsigned long owner = strtoul(colon + 1, &end, 10);
+	return end != colon + 1 && *end == '/' && owner == vmid;
+}
+
 /* The keys with a pending deletion, '!' (forced) stripped. */
 static char **
 pending_deletes(const struct guestconf *gc)
@@ -63,8 +74,8 @@ pending_sets(const struct guestconf *gc)
 }
 
 int
-vm_pending_commit(struct guestconf *gc, const char *key, vm_free_fn free_volume, void *userdata,
-                  struct error *err)
+vm_pending_commit(struct guestconf *gc, unsigned vmid, const char *key, vm_free_fn free_volume,
+                  void *userdata, struct error *err)
 {
 	bool force = false;
 	bool del = guestconf_pending_delete_has(gc, key, &force);
@@ -80,15 +91,18 @@ vm_pending_commit(struct guestconf *gc, const char *key, vm_free_fn free_volume,
 	if (!old_vol || (new_vol && streq(old_vol, new_vol)))
 		return 0;
 	/* a replaced or detached disk's volume stays the VM's as unusedN; a forced deletion
-	 * (and the deletion of unusedN itself) frees it */
-	if ((force || startswith(key, "unused")) && free_volume)
-		return free_volume(old_vol, userdata, err);
+	 * (and the deletion of unusedN itself) frees it when the VM owns it, else it only leaves
+	 * the config (PVE's try_deallocate_drive) */
+	if (force || startswith(key, "unused"))
+		return free_volume && vm_owns_volume(old_vol, vmid)
+		               ? free_volume(old_vol, userdata, err)
+		               : 0;
 	vm_add_unused(&gc->main, old_vol);
 	return 0;
 }
 
 int
-vm_pending_commit_all(struct guestconf *gc, vm_free_fn free_volume, void *userdata,
+vm_pending_commit_all(struct guestconf *gc, unsigned vmid, vm_free_fn free_volume, void *userdata,
                       struct error *err)
 {
 	if (!gc->pending)
@@ -97,9 +111,9 @@ vm_pending_commit_all(struct guestconf *gc, vm_free_fn free_volume, void *userda
 	_cleanup_(strv_freep) char **sets = pending_sets(gc);
 	int r = 0;
 	for (char **k = dels; r >= 0 && k && *k; k++)
-		r = vm_pending_commit(gc, *k, free_volume, userdata, err);
+		r = vm_pending_commit(gc, vmid, *k, free_volume, userdata, err);
 	for (char **k = sets; r >= 0 && k && *k; k++)
-		r = vm_pending_commit(gc, *k, free_volume, userdata, err);
+		r = vm_pending_commit(gc, vmid, *k, free_volume, userdata, err);
 	guestconf_prune_pending(gc);
 	return r < 0 ? r : 1;
 }
@@ -158,7 +172,7 @@ disk_of(const struct vm_config *c, const char *key)
 static int
 commit(struct hotplug *hp, const char *key, struct error *err)
 {
-	int r = vm_pending_commit(hp->gc, key, hp->free_volume, hp->userdata, err);
+	int r = vm_pending_commit(hp->gc, hp->vmid, key, hp->free_volume, hp->userdata, err);
 	if (r >= 0)
 		hp->applied++;
 	return r;
@@ -188,7 +202,7 @@ unplug_old(struct hotplug *hp, const char *key, bool keep_pending_value, struct 
 	_cleanup_free_ char *value = xstrdup(guestconf_get(hp->gc->pending, key));
 	guestconf_unset(hp->gc->pending, key);
 	guestconf_pending_delete_add(hp->gc, key, false);
-	r = vm_pending_commit(hp->gc, key, hp->free_volume, hp->userdata, err);
+	r = vm_pending_commit(hp->gc, hp->vmid, key, hp->free_volume, hp->userdata, err);
 	guestconf_set(guestconf_pending(hp->gc), key, value);
 	return r;
 }

@@ -5,23 +5,12 @@
 #include "task/task.h"
 
 const struct api_route *const api_route_tables[] = {
-	api_routes_version,
-	api_routes_nodes,
-	api_routes_cluster,
-	api_routes_access,
-	api_routes_users,
-	api_routes_acl,
-	api_routes_tasks,
-	api_routes_berth,
-	api_routes_storage,
-	api_routes_content,
-	api_routes_aplinfo,
-	api_routes_lxc,
-	api_routes_console,
-	api_routes_lxc_disk,
-	api_routes_qemu,
-	api_routes_pools,
-	NULL,
+	api_routes_version,   api_routes_nodes,    api_routes_cluster,
+	api_routes_access,    api_routes_users,    api_routes_acl,
+	api_routes_tasks,     api_routes_berth,    api_routes_storage,
+	api_routes_content,   api_routes_aplinfo,  api_routes_lxc,
+	api_routes_console,   api_routes_lxc_disk, api_routes_qemu,
+	api_routes_qemu_disk, api_routes_pools,    NULL,
 };
 
 const struct task_type api_task_types[] = {
@@ -32,12 +21,13 @@ const struct task_type api_task_types[] = {
 	{ "vzreboot", ct_reboot_task_run },   { "vzsuspend", ct_suspend_task_run },
 	{ "vzresume", ct_resume_task_run },   { "vzdestroy", ct_destroy_task_run },
 	{ "startall", ct_startall_task_run }, { "vncproxy", console_task_run },
-	{ "resize", ct_resize_task_run },     { "vztemplate", ct_template_task_run },
+	{ "resize", guest_resize_task_run },  { "vztemplate", ct_template_task_run },
 	{ "qmcreate", vm_create_task_run },   { "qmstart", vm_start_task_run },
 	{ "qmstop", vm_stop_task_run },       { "qmshutdown", vm_shutdown_task_run },
 	{ "qmreboot", vm_reboot_task_run },   { "qmreset", vm_reset_task_run },
 	{ "qmpause", vm_suspend_task_run },   { "qmresume", vm_resume_task_run },
 	{ "qmdestroy", vm_destroy_task_run }, { "qmconfig", vm_config_task_run },
+	{ "qmmove", vm_move_disk_task_run },  { "qmtemplate", vm_template_task_run },
 };
 const size_t api_task_types_count = ARRAY_SIZE(api_task_types);
 

@@ -293,7 +293,7 @@ apply_pending(struct vm_task *t, struct guestconf *gc, struct error *err)
 		return 0;
 	struct guestconf *next = guestconf_dup(gc);
 	_cleanup_(vm_config_freep) struct vm_config *vc = NULL;
-	int r = vm_pending_commit_all(next, free_now, t, err);
+	int r = vm_pending_commit_all(next, t->vmid, free_now, t, err);
 	if (r >= 0)
 		r = vm_conf_typed(next, t->vmid, &vc, err);
 	if (r < 0) {

@@ -126,3 +126,19 @@ def test_failed_create_leaves_nothing(vm):
     assert r.status == 400, r.reason
     assert f"nodes/{NODE}/qemu-server/{vmid}.conf" not in vm.b.store_files()
     assert vm.s.data("GET", f"/nodes/{NODE}/storage/local/content", {"vmid": vmid}) == []
+
+
+def test_forced_delete_frees_only_the_vms_own_volumes(vm):
+    # a disk attached from another VM leaves the config but keeps its volume (PVE's
+    # try_deallocate_drive frees only what vm_is_volid_owner says is the VM's)
+    owner = vm.create(virtio0="local:1")
+    theirs = vm.config(owner)["virtio0"].split(",")[0]
+    vmid = vm.create(virtio0="local:1")
+    vm.s.data("PUT", vm.path(vmid, "/config"), {"virtio1": theirs})
+    mine = vm.config(vmid)["virtio0"].split(",")[0]
+    mine_path, theirs_path = local_path(vm, mine), local_path(vm, theirs)
+    vm.s.data("PUT", vm.path(vmid, "/config"), {"delete": "virtio0,virtio1", "force": 1})
+    cfg = vm.config(vmid)
+    assert "virtio0" not in cfg and "virtio1" not in cfg and "unused0" not in cfg
+    assert not os.path.exists(mine_path)
+    assert os.path.exists(theirs_path) and vm.config(owner)["virtio0"].startswith(theirs)
