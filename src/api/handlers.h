@@ -23,6 +23,7 @@ extern const struct api_route api_routes_pools[];
 extern const struct api_route api_routes_qemu_disk[];
 extern const struct api_route api_routes_lxc_disk[];
 extern const struct api_route api_routes_qemu[];
+extern const struct api_route api_routes_qemu_console[];
 
 /* task functions (the worker side of routes that start tasks) */
 int probe_task_run(struct task_worker *w, json_t *params, struct error *err);

@@ -4,15 +4,20 @@
  * proxy, and speak Proxmox's termproxy protocol on it:
  *   first "<user>:<ticket>\n" (answered "OK"), then "0:<len>:<data>" input,
  *   "1:<cols>:<rows>:" resize, "2" ping; output is the terminal's raw bytes.
- * A VM's VNC display is relayed raw (RFB) instead. */
+ * A VM's VNC display is relayed as RFB instead, its security handshake ended here. */
+#include "api/console.h"
 #include "api/qemu-common.h"
+#include "basic/clock.h"
 #include "basic/fileio.h"
 #include "basic/strbuf.h"
 
+#include <arpa/inet.h>
 #include <lxc/lxccontainer.h>
+#include <openssl/evp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -21,6 +26,7 @@
 
 #define ACCEPT_TIMEOUT_MS 10000 /* as PVE's termproxy */
 #define MSG_MAX           (64u << 10)
+#define RFB_TIMEOUT_MS    30000 /* for each side's security handshake */
 
 static int
 listen_unix(const char *path, struct error *err)
@@ -145,8 +151,7 @@ relay(struct task_worker *w, struct session *s)
 	}
 }
 
-/* Raw bytes both ways (a VM's VNC display: RFB end to end, the ticket was checked by the
- * websocket upgrade). */
+/* Raw bytes both ways (a VM's VNC display, once both security handshakes are done). */
 static int
 relay_raw(struct task_worker *w, int a, int b)
 {
@@ -169,8 +174,161 @@ relay_raw(struct task_worker *w, int a, int b)
 	}
 }
 
+/* ---- RFB's security handshake (RFC 6143, 7.1-7.2), ended here on both sides ----
+ * QEMU's display is a root-only socket without a password: the session asks it for None.
+ * The client is offered None (the vncticket checked at the websocket upgrade is the access
+ * control) or, when vncproxy made a password (generate-password), VNC Authentication with
+ * it, checked here before any byte of the client reaches QEMU. From ClientInit on, both are
+ * relayed raw. */
+
+#define RFB_VERSION  "RFB 003.008\n"
+#define RFB_SEC_NONE 1
+#define RFB_SEC_VNC  2
+
+/* Read exactly n bytes before the deadline (monotonic ms). */
 static int
-connect_unix(const char *path, struct error *err)
+read_until(int fd, void *buf, size_t n, int64_t deadline)
+{
+	char *p = buf;
+	while (n) {
+		int64_t left = deadline - monotonic_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int r = poll(&pfd, 1, (int)left);
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (r <= 0)
+			continue;
+		ssize_t k = read(fd, p, n);
+		if (k < 0 && errno != EINTR)
+			return -errno;
+		if (k == 0)
+			return -EPIPE;
+		if (k > 0) {
+			p += k;
+			n -= (size_t)k;
+		}
+	}
+	return 0;
+}
+
+static int
+write_u32(int fd, uint32_t v)
+{
+	v = htonl(v);
+	return write_all(fd, &v, sizeof(v));
+}
+
+/* VNC Authentication's answer to a challenge: DES-ECB under the password's first 8 bytes,
+ * each with its bits reversed (RFB's quirk). Single DES is 3DES with three equal keys, as
+ * OpenSSL 3 keeps single DES in its legacy provider only. */
+static int
+vnc_auth_response(const char *password, const uint8_t challenge[16], uint8_t ret[16])
+{
+	uint8_t key[24] = { 0 };
+	for (size_t i = 0; i < 8 && password[i]; i++)
+		for (int b = 0; b < 8; b++)
+			key[i] |= (uint8_t)((((uint8_t)password[i] >> b) & 1) << (7 - b));
+	memcpy(key + 8, key, 8);
+	memcpy(key + 16, key, 8);
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int len = 0;
+	bool ok = ctx && EVP_EncryptInit_ex(ctx, EVP_des_ede3_ecb(), NULL, key, NULL) == 1 &&
+	          EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
+	          EVP_EncryptUpdate(ctx, ret, &len, challenge, 16) == 1 && len == 16;
+	EVP_CIPHER_CTX_free(ctx);
+	explicit_bzero(key, sizeof(key));
+	return ok ? 0 : -EIO;
+}
+
+/* Towards QEMU's display, up to (not including) ClientInit: RFB 3.8, security type None. */
+static int
+rfb_display_handshake(int fd, struct error *err)
+{
+	int64_t deadline = monotonic_ms() + RFB_TIMEOUT_MS;
+	char version[12];
+	uint8_t n = 0, types[255], none = RFB_SEC_NONE;
+	uint32_t result = 1;
+	int r = read_until(fd, version, sizeof(version), deadline);
+	if (r >= 0 && memcmp(version, "RFB 003.", 8) != 0)
+		return error_set(err, EPROTO, "the VM's display does not speak RFB");
+	if (r >= 0 && (r = write_all(fd, RFB_VERSION, 12)) >= 0 &&
+	    (r = read_until(fd, &n, 1, deadline)) >= 0)
+		r = read_until(fd, types, n, deadline);
+	if (r < 0)
+		return error_errno(err, r, "RFB handshake with the VM's display failed");
+	if (!n || !memchr(types, RFB_SEC_NONE, n))
+		return error_set(err, EACCES,
+		                 "the VM's display does not accept security type None");
+	if ((r = write_all(fd, &none, 1)) < 0 ||
+	    (r = read_until(fd, &result, sizeof(result), deadline)) < 0)
+		return error_errno(err, r, "RFB handshake with the VM's display failed");
+	if (result != 0)
+		return error_set(err, EACCES, "the VM's display refused the connection");
+	return 0;
+}
+
+/* Tell an RFB client its security handshake failed (a reason from 3.8 on). */
+static void
+rfb_refuse(int fd, unsigned minor, const char *reason)
+{
+	if (write_u32(fd, 1) >= 0 && minor >= 8 && write_u32(fd, (uint32_t)strlen(reason)) >= 0)
+		(void)write_all(fd, reason, strlen(reason));
+}
+
+/* Towards the client, up to its ClientInit: announce 3.8 and take 3.3, 3.7 or 3.8 (what it
+ * answers above 3.8 counts as 3.8, anything else as 3.3, as RFC 6143 says); None, or VNC
+ * Authentication with password. -EACCES when the client failed it (it was told). */
+static int
+rfb_client_handshake(int fd, const char *password, struct error *err)
+{
+	int64_t deadline = monotonic_ms() + RFB_TIMEOUT_MS;
+	char version[13] = { 0 };
+	unsigned major = 0, minor = 0;
+	uint8_t type = password ? RFB_SEC_VNC : RFB_SEC_NONE, chosen = 0;
+	int r = write_all(fd, RFB_VERSION, 12);
+	if (r >= 0)
+		r = read_until(fd, version, 12, deadline);
+	if (r < 0)
+		return error_errno(err, r, "RFB handshake with the client failed");
+	if (sscanf(version, "RFB %3u.%3u", &major, &minor) != 2 || major != 3 ||
+	    version[11] != '\n')
+		return error_set(err, EPROTO, "the client does not speak RFB");
+	minor = minor >= 8 ? 8 : minor == 7 ? 7 : 3;
+	if (minor >= 7) {
+		uint8_t offer[2] = { 1, type };
+		if ((r = write_all(fd, offer, sizeof(offer))) >= 0)
+			r = read_until(fd, &chosen, 1, deadline);
+		if (r >= 0 && chosen != type) {
+			rfb_refuse(fd, minor, "security type not offered");
+			return error_set(err, EPROTO, "the client chose security type %u", chosen);
+		}
+	} else {
+		r = write_u32(fd, type);
+	}
+	if (r >= 0 && type == RFB_SEC_VNC) {
+		uint8_t challenge[16], response[16], expect[16];
+		if (getrandom(challenge, sizeof(challenge), 0) != (ssize_t)sizeof(challenge) ||
+		    vnc_auth_response(password, challenge, expect) < 0)
+			return error_set(err, EIO, "unable to make a VNC challenge");
+		if ((r = write_all(fd, challenge, sizeof(challenge))) >= 0)
+			r = read_until(fd, response, sizeof(response), deadline);
+		if (r >= 0 && !const_time_equal(response, expect, sizeof(expect))) {
+			rfb_refuse(fd, minor, "Authentication failed");
+			return error_set(err, EACCES, "VNC authentication failed");
+		}
+	}
+	/* SecurityResult: always after VNC Authentication, after None only from 3.8 on */
+	if (r >= 0 && (type == RFB_SEC_VNC || minor >= 8))
+		r = write_u32(fd, 0);
+	if (r < 0)
+		return error_errno(err, r, "RFB handshake with the client failed");
+	return 0;
+}
+
+int
+console_connect_unix(const char *path, struct error *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof(sa.sun_path))
@@ -215,61 +373,59 @@ console_task_run(struct task_worker *w, json_t *params, struct error *err)
 	unsigned port = (unsigned)json_integer_value(json_object_get(params, "port"));
 	const char *kind = json_string_value(json_object_get(params, "kind"));
 	const char *what = json_string_value(json_object_get(params, "what"));
+	const char *password = json_string_value(json_object_get(params, "password"));
 	bool vm = kind && streq(kind, "qemu");
 	struct session s = { .user = json_string_value(json_object_get(params, "user")),
-		             .ticket = json_string_value(json_object_get(params, "ticket")),
-		             .sock = -1,
-		             .pty = -1 };
+		             .ticket = json_string_value(json_object_get(params, "ticket")) };
 	if (!s.user || !s.ticket || (vm && !what))
 		return error_set(err, EINVAL, "missing session parameters");
 
 	/* what the session relays: a CT's console, a VM's serial port or its VNC display */
-	int keep = -1, r;
-	bool raw = vm && streq(what, "vnc");
+	_cleanup_close_ int target = -1, keep = -1, lfd = -1, sock = -1;
+	int r;
+	bool rfb = vm && streq(what, "vnc");
 	if (vm) {
 		_cleanup_free_ char *run = vm_run_dir(env->root_dir);
 		struct qemu_env q = { .run_dir = run };
-		_cleanup_free_ char *target = qemu_run_path(&q, vmid, what);
-		r = s.pty = connect_unix(target, err);
+		_cleanup_free_ char *sockpath = qemu_run_path(&q, vmid, what);
+		r = target = console_connect_unix(sockpath, err);
+		if (r >= 0 && rfb)
+			r = rfb_display_handshake(target, err);
 	} else {
-		r = attach_ct(env->root_dir, vmid, &s.pty, &keep, err);
+		r = attach_ct(env->root_dir, vmid, &target, &keep, err);
 	}
 	if (r < 0)
 		return r;
 
 	_cleanup_free_ char *dir = xasprintf("%s/run/console", env->root_dir);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		r = error_errno(err, -errno, "unable to create '%s'", dir);
+		return error_errno(err, -errno, "unable to create '%s'", dir);
 	_cleanup_free_ char *path = xasprintf("%s/%u-%u.sock", dir, vmid, port);
-	int lfd = r < 0 ? r : listen_unix(path, err);
-	if (lfd < 0) {
-		close(s.pty);
-		if (keep >= 0)
-			close(keep);
+	lfd = listen_unix(path, err);
+	if (lfd < 0)
 		return lfd;
-	}
 	task_log(w, "%s of %s %u waiting on port %u", vm ? what : "console", vm ? "VM" : "CT", vmid,
 	         port);
 	struct pollfd pl = { .fd = lfd, .events = POLLIN };
-	r = poll(&pl, 1, ACCEPT_TIMEOUT_MS);
-	if (r > 0)
-		s.sock = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	close(lfd);
+	if (poll(&pl, 1, ACCEPT_TIMEOUT_MS) > 0)
+		sock = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	close(TAKE_FD(lfd));
 	unlink(path);
-	if (s.sock < 0) {
-		close(s.pty);
-		if (keep >= 0)
-			close(keep);
+	if (sock < 0)
 		return error_set(err, ETIMEDOUT, "no connection within %d seconds",
 		                 ACCEPT_TIMEOUT_MS / 1000);
-	}
 	task_log(w, "connected");
-	r = raw ? relay_raw(w, s.sock, s.pty) : relay(w, &s);
-	sb_free(&s.in);
-	close(s.sock);
-	close(s.pty);
-	if (keep >= 0)
-		close(keep);
+	if (rfb) {
+		r = rfb_client_handshake(sock, password, err);
+		if (r < 0)
+			return r;
+		r = relay_raw(w, sock, target);
+	} else {
+		s.sock = sock;
+		s.pty = target;
+		r = relay(w, &s);
+		sb_free(&s.in);
+	}
 	if (r == -EACCES)
 		return error_set(err, EACCES, "authentication failed");
 	if (r < 0)
