@@ -28,16 +28,25 @@
 #define MSG_MAX           (64u << 10)
 #define RFB_TIMEOUT_MS    30000 /* for each side's security handshake */
 
+/* A unix stream socket and the address of path, for listen_unix and console_connect_unix. */
+static int
+unix_socket(const char *path, struct sockaddr_un *sa, struct error *err)
+{
+	*sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa->sun_path))
+		return error_set(err, ENAMETOOLONG, "socket path too long: %s", path);
+	strcpy(sa->sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	return fd < 0 ? error_errno(err, -errno, "socket") : fd;
+}
+
 static int
 listen_unix(const char *path, struct error *err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return error_set(err, ENAMETOOLONG, "socket path too long: %s", path);
-	strcpy(sa.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa;
+	int fd = unix_socket(path, &sa, err);
 	if (fd < 0)
-		return error_errno(err, -errno, "socket");
+		return fd;
 	unlink(path);
 	mode_t old = umask(0077);
 	int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
@@ -330,13 +339,10 @@ rfb_client_handshake(int fd, const char *password, struct error *err)
 int
 console_connect_unix(const char *path, struct error *err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return error_set(err, ENAMETOOLONG, "socket path too long: %s", path);
-	strcpy(sa.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa;
+	int fd = unix_socket(path, &sa, err);
 	if (fd < 0)
-		return error_errno(err, -errno, "socket");
+		return fd;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int r = -errno;
 		close(fd);

@@ -121,9 +121,14 @@ struct disk_task {
 	unsigned vmid;
 	struct storage_config *scfg;
 	struct vm_env ve;
+	/* the VM's config, loaded under its lock */
+	struct store_lock *lk;
+	struct guestconf *gc;
+	char digest[STORE_DIGEST_LEN + 1];
 	uint64_t total; /* bytes being copied, for progress lines */
 };
 
+/* The task's storage config and host facts, and the VM's config under its lock. */
 static int
 disk_task_init(struct disk_task *t, struct task_worker *w, json_t *params, struct error *err)
 {
@@ -134,22 +139,19 @@ disk_task_init(struct disk_task *t, struct task_worker *w, json_t *params, struc
 	if (!t->scfg)
 		return -EIO;
 	vm_env_init(&t->ve, t->env->root_dir, t->scfg, vm_node_kvm(t->env->store, t->env->node));
-	return 0;
+	return guest_conf_load_locked(t->env->store, GUESTCONF_QEMU, t->env->node, t->vmid, &t->lk,
+	                              &t->gc, t->digest, err);
 }
 
 static void
 disk_task_done(struct disk_task *t)
 {
-	vm_env_done(&t->ve);
+	guestconf_free(t->gc);
+	if (t->lk)
+		store_unlock(t->lk);
+	if (t->scfg)
+		vm_env_done(&t->ve);
 	storage_config_free(t->scfg);
-}
-
-static int
-load_locked(struct disk_task *t, struct store_lock **ret_lock, struct guestconf **ret_gc,
-            char *digest, struct error *err)
-{
-	return guest_conf_load_locked(t->env->store, GUESTCONF_QEMU, t->env->node, t->vmid,
-	                              ret_lock, ret_gc, digest, err);
 }
 
 static const char *
@@ -259,11 +261,8 @@ vm_resize_task_run(struct task_worker *w, json_t *params, struct error *err)
 {
 	struct disk_task t = { 0 };
 	int r = disk_task_init(&t, w, params, err);
-	struct store_lock *lk = NULL;
-	struct guestconf *gc = NULL;
-	char digest[STORE_DIGEST_LEN + 1];
-	if (r >= 0)
-		r = load_locked(&t, &lk, &gc, digest, err);
+	struct guestconf *gc = t.gc;
+	const char *digest = t.digest;
 	const char *disk = pstr(params, "disk"), *size = pstr(params, "size");
 	const char *want_digest = pstr(params, "digest");
 	if (r >= 0 && want_digest && strcasecmp(want_digest, digest) != 0)
@@ -305,9 +304,6 @@ vm_resize_task_run(struct task_worker *w, json_t *params, struct error *err)
 		}
 	}
 	vm_disk_done(&d);
-	guestconf_free(gc);
-	if (lk)
-		store_unlock(lk);
 	disk_task_done(&t);
 	return r;
 }
@@ -864,11 +860,8 @@ vm_move_disk_task_run(struct task_worker *w, json_t *params, struct error *err)
 {
 	struct disk_task t = { 0 };
 	int r = disk_task_init(&t, w, params, err);
-	struct store_lock *lk = NULL;
-	struct guestconf *gc = NULL;
-	char digest[STORE_DIGEST_LEN + 1];
-	if (r >= 0)
-		r = load_locked(&t, &lk, &gc, digest, err);
+	struct guestconf *gc = t.gc;
+	const char *digest = t.digest;
 	const char *disk = pstr(params, "disk"), *want_digest = pstr(params, "digest");
 	if (r >= 0)
 		r = guest_check_lock(gc, err);
@@ -941,9 +934,6 @@ vm_move_disk_task_run(struct task_worker *w, json_t *params, struct error *err)
 			task_warn(w, "unable to free '%s': %s", old, fe.msg);
 	}
 	move_src_done(&m);
-	guestconf_free(gc);
-	if (lk)
-		store_unlock(lk);
 	disk_task_done(&t);
 	return r;
 }
@@ -992,10 +982,7 @@ vm_template_task_run(struct task_worker *w, json_t *params, struct error *err)
 {
 	struct disk_task t = { 0 };
 	int r = disk_task_init(&t, w, params, err);
-	struct store_lock *lk = NULL;
-	struct guestconf *gc = NULL;
-	if (r >= 0)
-		r = load_locked(&t, &lk, &gc, NULL, err);
+	struct guestconf *gc = t.gc;
 	const char *only = pstr(params, "disk");
 	if (r >= 0)
 		r = template_check(gc, &t.ve.h, t.vmid, only, err);
@@ -1031,9 +1018,6 @@ vm_template_task_run(struct task_worker *w, json_t *params, struct error *err)
 		}
 		vm_disk_done(&d);
 	}
-	guestconf_free(gc);
-	if (lk)
-		store_unlock(lk);
 	disk_task_done(&t);
 	return r;
 }

@@ -484,12 +484,10 @@ bridge_mtu(const struct vm_host *h, const char *br)
 }
 
 static int
-tc(const char *const *argv, bool may_fail, struct error *err)
+tc(const char *const *argv, struct error *err)
 {
-	struct error e = { 0 };
 	struct run_options o = { .argv = argv, .path = TC_PATH };
-	int r = run_program(&o, NULL, may_fail ? &e : err);
-	return may_fail ? 0 : r;
+	return run_program(&o, NULL, err);
 }
 
 int
@@ -503,8 +501,9 @@ vm_tap_rate_limit(const char *tap, double rate_mbs, struct error *err)
 		{ "tc", "qdisc", "del", "dev", tap, "ingress", NULL },
 		{ "tc", "qdisc", "del", "dev", tap, "root", NULL },
 	};
+	struct error ignored = { 0 }; /* there may be nothing to delete */
 	for (size_t i = 0; i < ARRAY_SIZE(clear); i++)
-		(void)tc(clear[i], true, err);
+		(void)tc(clear[i], &ignored);
 	if (rate_mbs <= 0)
 		return 0;
 	char rate[32];
@@ -514,9 +513,9 @@ vm_tap_rate_limit(const char *tap, double rate_mbs, struct error *err)
 	const char *const cls[] = { "tc",     "class", "add",     "dev",      tap,
 		                    "parent", "1:",    "classid", "1:1",      "htb",
 		                    "rate",   rate,    "burst",   "1048576b", NULL };
-	int r = tc(htb, false, err);
+	int r = tc(htb, err);
 	if (r >= 0)
-		r = tc(cls, false, err);
+		r = tc(cls, err);
 	if (r < 0)
 		return r;
 	const char *const ingress[] = { "tc",     "qdisc", "add",     "dev", tap,
@@ -524,13 +523,8 @@ vm_tap_rate_limit(const char *tap, double rate_mbs, struct error *err)
 	const char *const police[] = { "tc",    "filter", "add",    "dev",   tap,      "parent",
 		                       "ffff:", "prio",   "50",     "basic", "police", "avrate",
 		                       rate,    "drop",   "flowid", ":1",    NULL };
-	struct error e = { 0 };
-	if (run_program(&(struct run_options){ .argv = ingress, .path = TC_PATH }, NULL, &e) < 0 ||
-	    run_program(&(struct run_options){ .argv = police, .path = TC_PATH }, NULL, &e) < 0) {
-		const char *const noingress[] = {
-			"tc", "qdisc", "del", "dev", tap, "ingress", NULL
-		};
-		(void)tc(noingress, true, err);
+	if (tc(ingress, &ignored) < 0 || tc(police, &ignored) < 0) {
+		(void)tc(clear[1], &ignored); /* no ingress qdisc without its policer */
 		return 1;
 	}
 	return 0;
