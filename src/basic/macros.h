@@ -78,6 +78,13 @@ startswith(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+static inline bool
+endswith(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
 /* Compare secrets in constant time (length is not secret). */
 static inline bool
 const_time_equal(const void *a, const void *b, size_t n)

@@ -218,7 +218,8 @@ static void
 serve_static(struct proxy *p, struct conn *c)
 {
 	struct static_file f;
-	int r = static_open(p->www_fd, c->decoded, &f);
+	bool gzip = http_accepts_gzip(http_request_header(&c->parser.req, "Accept-Encoding"));
+	int r = static_open(p->www_fd, c->decoded, gzip, &f);
 	if (r == -ENOENT) {
 		conn_respond_error(c, 404, "Not Found");
 		return;
@@ -238,6 +239,10 @@ serve_static(struct proxy *p, struct conn *c)
 		.extra = { { "X-Content-Type-Options", "nosniff" } },
 		.n_extra = 1,
 	};
+	if (f.compressible)
+		resp.extra[resp.n_extra++] = (struct http_header){ "Vary", "Accept-Encoding" };
+	if (f.encoding)
+		resp.extra[resp.n_extra++] = (struct http_header){ "Content-Encoding", f.encoding };
 	const char *inm = http_request_header(&c->parser.req, "If-None-Match");
 	if (inm && streq(inm, f.etag))
 		resp.status = 304;

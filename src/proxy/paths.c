@@ -136,3 +136,47 @@ static_cache_control(const char *relpath)
 		return "public, max-age=31536000, immutable";
 	return "no-cache";
 }
+
+/* One coding of an Accept-Encoding list (RFC 9110 12.5.3): its name, then parameters; a
+ * q of 0 (0, 0.0, 0.00, 0.000) refuses it. */
+static bool
+coding_refused(const char *params, size_t len)
+{
+	for (const char *s = params; s < params + len;) {
+		while (s < params + len && (*s == ';' || *s == ' ' || *s == '\t'))
+			s++;
+		if (s + 1 < params + len && (s[0] == 'q' || s[0] == 'Q') && s[1] == '=') {
+			s += 2;
+			if (*s != '0')
+				return false;
+			for (s++; s < params + len && (*s == '.' || *s == '0'); s++)
+				;
+			return s == params + len || *s == ' ' || *s == '\t' || *s == ';';
+		}
+		while (s < params + len && *s != ';')
+			s++;
+	}
+	return false;
+}
+
+bool
+http_accepts_gzip(const char *accept_encoding)
+{
+	if (!accept_encoding)
+		return false;
+	bool star = false;
+	for (const char *s = accept_encoding; *s;) {
+		s += strspn(s, " \t,");
+		size_t len = strcspn(s, ",");
+		size_t name = strcspn(s, ";, \t");
+		if (name > len)
+			name = len;
+		bool refused = coding_refused(s + name, len - name);
+		if (name == 4 && strncasecmp(s, "gzip", 4) == 0)
+			return !refused;
+		if (name == 1 && s[0] == '*')
+			star = !refused;
+		s += len;
+	}
+	return star;
+}

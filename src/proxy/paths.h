@@ -37,3 +37,7 @@ const char *static_content_type(const char *relpath);
 /* index.html is revalidated on every load; /assets/ holds content-hashed names from the UI
  * build and is immutable. */
 const char *static_cache_control(const char *relpath);
+
+/* True when an Accept-Encoding value lets the answer be gzip ("gzip" or "*" listed without
+ * q=0). Static files are sent from their precompressed name.gz copy then. */
+bool http_accepts_gzip(const char *accept_encoding);

@@ -157,13 +157,16 @@ struct static_file {
 	uint64_t size;
 	const char *content_type;
 	const char *cache_control;
+	const char *encoding; /* "gzip" when the precompressed copy is sent, else NULL */
+	bool compressible;    /* a name.gz copy exists: the answer varies by Accept-Encoding */
 	char etag[64];
 	char last_modified[32];
 };
 /* Open the file a decoded path names under the www directory, never following symlinks or
- * leaving it. -ENOENT for anything that must look absent (refused names, directories,
- * symlinks, escapes), other -errno on failure. */
-int static_open(int www_fd, const char *decoded, struct static_file *ret);
+ * leaving it; with gzip, its precompressed name.gz copy when there is one. -ENOENT for
+ * anything that must look absent (refused names, directories, symlinks, escapes), other
+ * -errno on failure. */
+int static_open(int www_fd, const char *decoded, bool gzip, struct static_file *ret);
 
 /* wsrelay.c: console websockets (docs/internals.md, "Consoles") */
 /* A relay for c's upgrade request, or NULL with *ret_status and *ret_reason saying why not

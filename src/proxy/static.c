@@ -59,13 +59,11 @@ open_beneath(int dirfd, const char *rel)
 	return open_walk(dirfd, rel);
 }
 
-int
-static_open(int www_fd, const char *decoded, struct static_file *ret)
+/* The regular file rel names beneath dirfd, or -ENOENT for anything that must look absent. */
+static int
+open_regular(int dirfd, const char *rel, struct stat *st)
 {
-	const char *rel = static_relpath(decoded);
-	if (!rel)
-		return -ENOENT;
-	_cleanup_close_ int fd = open_beneath(www_fd, rel);
+	_cleanup_close_ int fd = open_beneath(dirfd, rel);
 	if (fd < 0) {
 		switch (fd) {
 		case -ENOENT:
@@ -81,17 +79,49 @@ static_open(int www_fd, const char *decoded, struct static_file *ret)
 			return fd;
 		}
 	}
-	struct stat st;
-	if (fstat(fd, &st) < 0)
+	if (fstat(fd, st) < 0)
 		return negative_errno();
-	if (!S_ISREG(st.st_mode))
+	if (!S_ISREG(st->st_mode))
 		return -ENOENT;
+	return TAKE_FD(fd);
+}
+
+int
+static_open(int www_fd, const char *decoded, bool gzip, struct static_file *ret)
+{
+	const char *rel = static_relpath(decoded);
+	if (!rel)
+		return -ENOENT;
+	struct stat st;
+	_cleanup_close_ int fd = open_regular(www_fd, rel, &st);
+	if (fd < 0)
+		return fd;
+
+	ret->encoding = NULL;
+	ret->compressible = false;
+	char gz[PATH_MAX];
+	if (!endswith(rel, ".gz") && snprintf(gz, sizeof(gz), "%s.gz", rel) < (int)sizeof(gz)) {
+		struct stat gst;
+		int gfd = gzip ? open_regular(www_fd, gz, &gst) : -ENOENT;
+		if (gfd >= 0) {
+			close(fd);
+			fd = gfd;
+			st = gst;
+			ret->encoding = "gzip";
+			ret->compressible = true;
+		} else {
+			/* only for Vary: whether a client that accepts gzip would get other bytes
+			 */
+			ret->compressible = faccessat(www_fd, gz, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+		}
+	}
 
 	ret->size = (uint64_t)st.st_size;
 	ret->content_type = static_content_type(rel);
 	ret->cache_control = static_cache_control(rel);
-	snprintf(ret->etag, sizeof(ret->etag), "\"%" PRIx64 "-%" PRIx64 "\"", ret->size,
-	         (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec);
+	snprintf(ret->etag, sizeof(ret->etag), "\"%" PRIx64 "-%" PRIx64 "%s\"", ret->size,
+	         (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec,
+	         ret->encoding ? "-gz" : "");
 	http_format_date(st.st_mtim.tv_sec, ret->last_modified);
 	ret->fd = TAKE_FD(fd);
 	return 0;

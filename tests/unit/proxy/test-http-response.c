@@ -211,6 +211,38 @@ test_static_content_types_and_caching(void **state)
 }
 
 static void
+test_accept_encoding_gzip(void **state)
+{
+	const struct {
+		const char *header;
+		bool gzip;
+	} cases[] = {
+		{ NULL, false },
+		{ "", false },
+		{ "gzip", true },
+		{ "gzip, deflate, br, zstd", true }, /* Chromium's */
+		{ "br;q=1.0, GZIP;q=0.5", true },
+		{ "deflate", false },
+		{ "gzip;q=0", false },
+		{ "gzip; q=0.000", false },
+		{ "gzip;q=0.001", true },
+		{ "*", true },
+		{ "*;q=0", false },
+		{ "*, gzip;q=0", false },
+		{ "gzip;q=0, *", false },
+		{ "x-gzip", false },
+		{ "gzipped", false },
+		{ " ,gzip ,", true },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		bool got = http_accepts_gzip(cases[i].header);
+		if (got != cases[i].gzip)
+			fail_msg("Accept-Encoding '%s': %d, expected %d",
+			         cases[i].header ?: "(none)", got, cases[i].gzip);
+	}
+}
+
+static void
 test_dates_are_imf_fixdate(void **state)
 {
 	char d[HTTP_DATE_LEN];
@@ -234,6 +266,7 @@ main(void)
 		cmocka_unit_test(test_routes_follow_pve_split_abs_uri),
 		cmocka_unit_test(test_static_names_refuse_traversal_and_hidden_files),
 		cmocka_unit_test(test_static_content_types_and_caching),
+		cmocka_unit_test(test_accept_encoding_gzip),
 		cmocka_unit_test(test_dates_are_imf_fixdate),
 	};
 	return cmocka_run_group_tests_name("proxy-http-response", tests, NULL, NULL);
