@@ -17,6 +17,7 @@ struct taskmgr;
 struct authcache;
 struct hoststats;
 struct nextid_reservations;
+struct metrics_sampler;
 
 struct api_ctx {
 	struct store *store;
@@ -25,6 +26,7 @@ struct api_ctx {
 	struct authcache *auth;
 	struct hoststats *host;
 	struct nextid_reservations *nextid;
+	struct metrics_sampler *metrics; /* NULL: no rrd files are written */
 	const char *node;
 	const char *root_dir;
 	const char *pam_service;

@@ -18,8 +18,8 @@ cluster_index(struct api_call *c)
 	return 0;
 }
 
-static json_t *
-storage_entry(struct api_ctx *ctx, const struct storage *s)
+json_t *
+storage_resource_entry(struct api_ctx *ctx, const struct storage *s)
 {
 	_cleanup_free_ char *id = xasprintf("storage/%s/%s", ctx->node, s->id);
 	_cleanup_free_ char *content = storage_content_format(s->content);
@@ -67,7 +67,7 @@ cluster_resources(struct api_call *c)
 			if (s->nodes && !storage_enabled_on(s, ctx->node) && !s->disabled)
 				continue; /* not configured for this node */
 			if (api_has_privs(c, path, "Datastore.Audit,Datastore.AllocateSpace", true))
-				json_array_append_new(c->data, storage_entry(ctx, s));
+				json_array_append_new(c->data, storage_resource_entry(ctx, s));
 		}
 		storage_config_free(cfg);
 	}

@@ -132,9 +132,8 @@ load_ct(struct api_call *c, char *digest)
 	return gc;
 }
 
-/* The status fields PVE's vmstatus returns for one CT. */
-static json_t *
-ct_status_entry(struct api_call *c, unsigned vmid, const struct guestconf *gc)
+json_t *
+ct_status_json(struct guest_cpu_cache *cpu_cache, unsigned vmid, const struct guestconf *gc)
 {
 	struct error err = { 0 };
 	_cleanup_(ct_config_freep) struct ct_config *cc = NULL;
@@ -161,8 +160,9 @@ ct_status_entry(struct api_call *c, unsigned vmid, const struct guestconf *gc)
 	json_object_set_new(e, "mem", json_integer((json_int_t)l.mem));
 	json_object_set_new(e, "swap", json_integer((json_int_t)l.swap));
 	json_object_set_new(e, "uptime", json_integer((json_int_t)l.uptime));
-	json_object_set_new(e, "cpu",
-	                    json_real(l.running ? guest_cpu_fraction(vmid, l.cpu_ns, cpus) : 0));
+	json_object_set_new(
+	        e, "cpu",
+	        json_real(l.running ? guest_cpu_fraction(cpu_cache, vmid, l.cpu_ns, cpus) : 0));
 	json_object_set_new(e, "netin", json_integer((json_int_t)l.netin));
 	json_object_set_new(e, "netout", json_integer((json_int_t)l.netout));
 	json_object_set_new(e, "diskread", json_integer((json_int_t)l.diskread));
@@ -194,7 +194,7 @@ lxc_resource_entries(struct api_call *c)
 		struct error err = { 0 };
 		if (ct_conf_load(c->ctx->store, c->ctx->node, ids[i], &gc, NULL, &err) < 0)
 			continue;
-		json_t *e = ct_status_entry(c, ids[i], gc);
+		json_t *e = ct_status_json(NULL, ids[i], gc);
 		char id[32];
 		snprintf(id, sizeof(id), "lxc/%u", ids[i]);
 		json_object_set_new(e, "id", json_string(id));
@@ -225,7 +225,7 @@ lxc_list(struct api_call *c)
 		struct error err = { 0 };
 		if (ct_conf_load(c->ctx->store, c->ctx->node, ids[i], &gc, NULL, &err) < 0)
 			continue;
-		json_array_append_new(c->data, ct_status_entry(c, ids[i], gc));
+		json_array_append_new(c->data, ct_status_json(NULL, ids[i], gc));
 	}
 	return 0;
 }
@@ -544,7 +544,8 @@ lxc_vm_index(struct api_call *c)
 	_cleanup_(guestconf_freep) struct guestconf *gc = load_ct(c, NULL);
 	if (!gc)
 		return -ENOENT;
-	static const char *const names[] = { "config", "status", "resize", "template", NULL };
+	static const char *const names[] = { "config",  "pending",  "status", "resize",
+		                             "rrddata", "template", NULL };
 	c->data = index_list(names);
 	return 0;
 }
@@ -565,6 +566,17 @@ lxc_config_get(struct api_call *c)
 		return -ENOENT;
 	json_object_set_new(o, "digest", json_string(digest));
 	c->data = o;
+	return 0;
+}
+
+/* GET .../pending: every key with its current value, pending value and deletion mark. */
+static int
+lxc_pending_get(struct api_call *c)
+{
+	_cleanup_(guestconf_freep) struct guestconf *gc = load_ct(c, NULL);
+	if (!gc)
+		return -ENOENT;
+	c->data = guest_pending_json(gc, ct_key_schema, true);
 	return 0;
 }
 
@@ -817,7 +829,7 @@ lxc_status_current(struct api_call *c)
 	_cleanup_(guestconf_freep) struct guestconf *gc = load_ct(c, NULL);
 	if (!gc)
 		return -ENOENT;
-	json_t *e = ct_status_entry(c, vmid_param(c), gc);
+	json_t *e = ct_status_json(NULL, vmid_param(c), gc);
 	json_object_set_new(e, "ha", json_pack("{s:i}", "managed", 0));
 	c->data = e;
 	return 0;
@@ -1085,6 +1097,12 @@ const struct api_route api_routes_lxc[] = {
 	  .perm = VMS_PERM("VM.Audit"),
 	  .handler = lxc_config_get,
 	  .description = "Get container configuration." },
+	{ .method = API_GET,
+	  .path = "/nodes/{node}/lxc/{vmid}/pending",
+	  .params = node_vmid,
+	  .perm = VMS_PERM("VM.Audit"),
+	  .handler = lxc_pending_get,
+	  .description = "Get container configuration, including pending changes." },
 	{ .method = API_PUT,
 	  .path = "/nodes/{node}/lxc/{vmid}/config",
 	  .params = update_params,

@@ -63,9 +63,8 @@ list_nodes(struct api_call *c)
 static int
 node_index(struct api_call *c)
 {
-	static const char *const names[] = {
-		"berth", "config", "status", "tasks", "version", NULL
-	};
+	static const char *const names[] = { "berth",  "config", "metrics", "rrddata",
+		                             "status", "tasks",  "version", NULL };
 	c->data = index_list(names);
 	return 0;
 }
@@ -86,8 +85,6 @@ fs_object(const char *path)
  * on every request would make this the slowest small GET. */
 #define NODE_STATUS_CACHE_NS (1000 * 1000 * 1000LL)
 
-static json_t *node_status_json(struct api_ctx *ctx);
-
 static int
 node_status(struct api_call *c)
 {
@@ -95,7 +92,7 @@ node_status(struct api_call *c)
 	static int64_t cached_at;
 	int64_t now = monotonic_ns();
 	if (!cached || now - cached_at >= NODE_STATUS_CACHE_NS) {
-		json_t *d = node_status_json(c->ctx);
+		json_t *d = node_status_json(c->ctx, c->ctx->host);
 		free(cached);
 		cached = json_dumps(d, JSON_COMPACT | JSON_REAL_PRECISION(12));
 		json_decref(d);
@@ -107,8 +104,8 @@ node_status(struct api_call *c)
 	return 0;
 }
 
-static json_t *
-node_status_json(struct api_ctx *ctx)
+json_t *
+node_status_json(struct api_ctx *ctx, const struct hoststats *host)
 {
 	json_t *d = json_object();
 
@@ -145,8 +142,8 @@ node_status_json(struct api_ctx *ctx)
 	}
 	if (cpu_json)
 		json_object_set(d, "cpuinfo", cpu_json);
-	json_object_set_new(d, "cpu", json_real(ctx->host->cpu));
-	json_object_set_new(d, "wait", json_real(ctx->host->wait));
+	json_object_set_new(d, "cpu", json_real(host->cpu));
+	json_object_set_new(d, "wait", json_real(host->wait));
 
 	struct meminfo m;
 	if (read_meminfo(&m) >= 0) {

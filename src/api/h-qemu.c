@@ -175,9 +175,9 @@ boot_disk_size(const struct vm_config *vc)
 	return 0;
 }
 
-/* The status fields PVE's vmstatus returns for one VM; full adds what needs QMP. */
-static json_t *
-vm_status_entry(struct api_call *c, unsigned vmid, const struct guestconf *gc, bool full)
+json_t *
+vm_status_json(struct api_ctx *ctx, struct guest_cpu_cache *cpu_cache, unsigned vmid,
+               const struct guestconf *gc, bool full)
 {
 	struct error err = { 0 };
 	_cleanup_(vm_config_freep) struct vm_config *vc = NULL;
@@ -187,7 +187,7 @@ vm_status_entry(struct api_call *c, unsigned vmid, const struct guestconf *gc, b
 		return e;
 	}
 	struct vm_live l = { 0 };
-	vm_live(&daemon_env(c->ctx)->h, vc, full, &l);
+	vm_live(&daemon_env(ctx)->h, vc, full, &l);
 	long long sockets = vc->sockets > 0 ? vc->sockets : 1,
 	          cores = vc->cores > 0 ? vc->cores : 1;
 	long long cpus = vc->vcpus > 0 ? vc->vcpus : sockets * cores;
@@ -204,7 +204,8 @@ vm_status_entry(struct api_call *c, unsigned vmid, const struct guestconf *gc, b
 	json_object_set_new(e, "uptime", json_integer((json_int_t)l.uptime));
 	json_object_set_new(
 	        e, "cpu",
-	        json_real(l.running ? guest_cpu_fraction(vmid, l.cpu_ns, (unsigned)cpus) : 0));
+	        json_real(l.running ? guest_cpu_fraction(cpu_cache, vmid, l.cpu_ns, (unsigned)cpus)
+	                            : 0));
 	json_object_set_new(e, "netin", json_integer((json_int_t)l.netin));
 	json_object_set_new(e, "netout", json_integer((json_int_t)l.netout));
 	json_object_set_new(e, "diskread", json_integer((json_int_t)l.diskread));
@@ -230,7 +231,7 @@ vm_status_entry(struct api_call *c, unsigned vmid, const struct guestconf *gc, b
 			json_object_set_new(e, "balloon", json_integer((json_int_t)l.balloon));
 		if (vc->agent.present && vc->agent.enabled == 1)
 			json_object_set_new(e, "agent", json_integer(1));
-		bool kvm = vm_node_kvm(c->ctx->store, c->ctx->node) && vc->kvm != 0;
+		bool kvm = vm_node_kvm(ctx->store, ctx->node) && vc->kvm != 0;
 		/* Berth: which accelerator a start uses, so the UI and CLI can say "TCG" */
 		json_object_set_new(e, "accel", json_string(kvm ? "kvm" : "tcg"));
 	}
@@ -255,7 +256,7 @@ vm_entries(struct api_call *c, bool full)
 		if (guest_conf_load(c->ctx->store, GUESTCONF_QEMU, c->ctx->node, ids[i], &gc, NULL,
 		                    &err) < 0)
 			continue;
-		json_array_append_new(list, vm_status_entry(c, ids[i], gc, full));
+		json_array_append_new(list, vm_status_json(c->ctx, NULL, ids[i], gc, full));
 	}
 	return list;
 }
@@ -636,16 +637,6 @@ qemu_vm_index(struct api_call *c)
 
 /* ---- config ---- */
 
-/* QEMU answers number keys (cpulimit) as strings, and never shows cipassword */
-static json_t *
-config_object(const struct guestconf_section *s)
-{
-	json_t *o = guest_section_json(s, vm_key_schema, false);
-	if (json_object_get(o, "cipassword"))
-		json_object_set_new(o, "cipassword", json_string("**********"));
-	return o;
-}
-
 static int
 qemu_config_get(struct api_call *c)
 {
@@ -665,12 +656,6 @@ qemu_config_get(struct api_call *c)
 	return 0;
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* GET .../pending: every key with its current value, pending value and deletion mark. */
 static int
 qemu_pending_get(struct api_call *c)
@@ -678,41 +663,18 @@ qemu_pending_get(struct api_call *c)
 	_cleanup_(guestconf_freep) struct guestconf *gc = load_vm(c, NULL);
 	if (!gc)
 		return -ENOENT;
-	json_t *cur = config_object(&gc->main);
-	json_t *pend = gc->pending ? config_object(gc->pending) : json_object();
-	json_object_del(pend, "delete");
-	json_t *out = json_array();
-	json_t *keys = json_object();
-	const char *k;
-	json_t *v;
-	json_object_foreach (cur, k, v)
-		json_object_set_new(keys, k, json_true());
-	json_object_foreach (pend, k, v)
-		json_object_set_new(keys, k, json_true());
-	const char *del = gc->pending ? guestconf_get(gc->pending, "delete") : NULL;
-	_cleanup_(strv_freep) char **dels = del ? split_list(del) : NULL;
-	for (char **d = dels; d && *d; d++)
-		json_object_set_new(keys, (*d)[0] == '!' ? *d + 1 : *d, json_true());
-	size_t nk = json_object_size(keys), ki = 0;
-	_cleanup_free_ const char **sorted = xmalloc((nk + 1) * sizeof(*sorted));
-	json_object_foreach (keys, k, v)
-		sorted[ki++] = k;
-	qsort(sorted, nk, sizeof(*sorted), cmp_str);
-	for (size_t i = 0; i < nk; i++) {
-		const char *key = sorted[i];
-		json_t *e = json_pack("{s:s}", "key", key);
-		if (json_object_get(cur, key))
-			json_object_set(e, "value", json_object_get(cur, key));
-		if (json_object_get(pend, key))
-			json_object_set(e, "pending", json_object_get(pend, key));
-		bool force = false;
-		if (guestconf_pending_delete_has(gc, key, &force))
-			json_object_set_new(e, "delete", json_integer(force ? 2 : 1));
-		json_array_append_new(out, e);
+	json_t *out = guest_pending_json(gc, vm_key_schema, false);
+	size_t i;
+	json_t *e;
+	json_array_foreach (out, i, e) {
+		if (!streq(json_string_value(json_object_get(e, "key")), "cipassword"))
+			continue;
+		/* never shown, as in GET config */
+		if (json_object_get(e, "value"))
+			json_object_set_new(e, "value", json_string("**********"));
+		if (json_object_get(e, "pending"))
+			json_object_set_new(e, "pending", json_string("**********"));
 	}
-	json_decref(keys);
-	json_decref(cur);
-	json_decref(pend);
 	c->data = out;
 	return 0;
 }
@@ -1037,7 +999,7 @@ qemu_status_current(struct api_call *c)
 	_cleanup_(guestconf_freep) struct guestconf *gc = load_vm(c, NULL);
 	if (!gc)
 		return -ENOENT;
-	json_t *e = vm_status_entry(c, vmid_param(c), gc, true);
+	json_t *e = vm_status_json(c->ctx, NULL, vmid_param(c), gc, true);
 	json_object_set_new(e, "ha", json_pack("{s:i}", "managed", 0));
 	c->data = e;
 	return 0;

@@ -24,6 +24,7 @@ extern const struct api_route api_routes_qemu_disk[];
 extern const struct api_route api_routes_lxc_disk[];
 extern const struct api_route api_routes_qemu[];
 extern const struct api_route api_routes_qemu_console[];
+extern const struct api_route api_routes_metrics[];
 
 /* task functions (the worker side of routes that start tasks) */
 int probe_task_run(struct task_worker *w, json_t *params, struct error *err);
@@ -52,6 +53,14 @@ json_t *version_info(void);
 
 /* A node entry as in GET /nodes and /cluster/resources; figures only when audit is true. */
 json_t *node_entry(struct api_ctx *ctx, const char *node, bool audit);
+/* GET /nodes/{node}/status's object, with the CPU shares of host (the API's or the metrics
+ * sampler's). */
+struct hoststats;
+json_t *node_status_json(struct api_ctx *ctx, const struct hoststats *host);
+/* A storage entry of /cluster/resources: "status" "available" with disk and maxdisk (bytes)
+ * when the storage is active on this node. */
+struct storage;
+json_t *storage_resource_entry(struct api_ctx *ctx, const struct storage *s);
 
 /* A list of {name: ...} objects: PVE's directory index answer. */
 json_t *index_list(const char *const *names);

@@ -220,20 +220,14 @@ guest_list_ids(struct store *st, enum guestconf_kind kind, const char *node, siz
 	return ids;
 }
 
-/* The last CPU sample per guest (vmids are unique across CTs and VMs). */
-struct cpu_sample {
-	unsigned vmid;
-	uint64_t cpu_ns;
-	uint64_t when_ns;
-	double last;
-};
-static struct cpu_sample cpu_samples[256];
-
 double
-guest_cpu_fraction(unsigned vmid, uint64_t cpu_ns, unsigned cpus)
+guest_cpu_fraction(struct guest_cpu_cache *cache, unsigned vmid, uint64_t cpu_ns, unsigned cpus)
 {
+	static struct guest_cpu_cache api_cache; /* the API requests' */
+	if (!cache)
+		cache = &api_cache;
 	uint64_t now = (uint64_t)monotonic_ns();
-	struct cpu_sample *s = &cpu_samples[vmid % ARRAY_SIZE(cpu_samples)];
+	struct guest_cpu_sample *s = &cache->s[vmid % ARRAY_SIZE(cache->s)];
 	double frac = 0;
 	if (s->vmid == vmid && now > s->when_ns && cpu_ns >= s->cpu_ns) {
 		uint64_t dt = now - s->when_ns;
@@ -241,7 +235,7 @@ guest_cpu_fraction(unsigned vmid, uint64_t cpu_ns, unsigned cpus)
 			return s->last; /* too close to the last sample to mean anything */
 		frac = (double)(cpu_ns - s->cpu_ns) / (double)dt / (cpus ? cpus : 1);
 	}
-	*s = (struct cpu_sample){ vmid, cpu_ns, now, frac };
+	*s = (struct guest_cpu_sample){ vmid, cpu_ns, now, frac };
 	return frac;
 }
 
@@ -287,6 +281,55 @@ guest_section_json(const struct guestconf_section *s, guest_key_schema_fn schema
 		json_object_set_new(o, "lxc", raw);
 	}
 	return o;
+}
+
+static int
+cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+json_t *
+guest_pending_json(struct guestconf *gc, guest_key_schema_fn schema, bool reals)
+{
+	json_t *cur = guest_section_json(&gc->main, schema, reals);
+	json_t *pend = gc->pending ? guest_section_json(gc->pending, schema, reals) : json_object();
+	json_object_del(cur, "lxc"); /* raw lxc.* lines are not keys */
+	json_object_del(pend, "lxc");
+	json_object_del(pend, "delete");
+	json_t *keys = json_object();
+	const char *k;
+	json_t *v;
+	json_object_foreach (cur, k, v)
+		json_object_set_new(keys, k, json_true());
+	json_object_foreach (pend, k, v)
+		json_object_set_new(keys, k, json_true());
+	const char *del = gc->pending ? guestconf_get(gc->pending, "delete") : NULL;
+	_cleanup_(strv_freep) char **dels = del ? split_list(del) : NULL;
+	for (char **d = dels; d && *d; d++)
+		json_object_set_new(keys, (*d)[0] == '!' ? *d + 1 : *d, json_true());
+	size_t nk = json_object_size(keys), ki = 0;
+	_cleanup_free_ const char **sorted = xmalloc((nk + 1) * sizeof(*sorted));
+	json_object_foreach (keys, k, v)
+		sorted[ki++] = k;
+	qsort(sorted, nk, sizeof(*sorted), cmp_key);
+	json_t *out = json_array();
+	for (size_t i = 0; i < nk; i++) {
+		const char *key = sorted[i];
+		json_t *e = json_pack("{s:s}", "key", key);
+		if (json_object_get(cur, key))
+			json_object_set(e, "value", json_object_get(cur, key));
+		if (json_object_get(pend, key))
+			json_object_set(e, "pending", json_object_get(pend, key));
+		bool force = false;
+		if (guestconf_pending_delete_has(gc, key, &force))
+			json_object_set_new(e, "delete", json_integer(force ? 2 : 1));
+		json_array_append_new(out, e);
+	}
+	json_decref(keys);
+	json_decref(cur);
+	json_decref(pend);
+	return out;
 }
 
 json_t *

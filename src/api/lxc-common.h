@@ -77,9 +77,24 @@ void ct_task_log_line(const char *line, void *w);
 /* The vmids of the guests of one kind on node, from their config files; caller frees. */
 unsigned *guest_list_ids(struct store *st, enum guestconf_kind kind, const char *node,
                          size_t *ret_n);
+/* The last CPU sample per guest (vmids are unique across CTs and VMs). Each observer keeps
+ * its own, so a share covers the time since that observer last looked: the API's requests
+ * one, the metrics sampler another (PVE's API and pvestatd each keep theirs too). */
+struct guest_cpu_cache {
+	struct guest_cpu_sample {
+		unsigned vmid;
+		uint64_t cpu_ns;
+		uint64_t when_ns;
+		double last;
+	} s[256];
+};
 /* CPU use as a fraction of the guest's cpus, from the change since the last sample of this
- * vmid in this process (PVE reports it the same way from pvestatd's cache). */
-double guest_cpu_fraction(unsigned vmid, uint64_t cpu_ns, unsigned cpus);
+ * vmid in cache (NULL: the API requests' cache). */
+double guest_cpu_fraction(struct guest_cpu_cache *cache, unsigned vmid, uint64_t cpu_ns,
+                          unsigned cpus);
+/* The status fields PVE's vmstatus returns for one CT (status/current, the lists,
+ * /cluster/resources, the metrics sampler); cpu from the given cache (NULL: the API's). */
+json_t *ct_status_json(struct guest_cpu_cache *cpu, unsigned vmid, const struct guestconf *gc);
 
 /* A route's parameter list: its own parameters, then every config key (keys) except the
  * internal ones, those own already has, and "lock" unless with_lock; at most max entries
@@ -97,6 +112,10 @@ json_t *guest_section_json(const struct guestconf_section *s, guest_key_schema_f
  * deletions applied unless current; NULL with err for a missing snapshot. */
 json_t *guest_config_json(struct guestconf *gc, const char *snap, bool current,
                           guest_key_schema_fn schema, bool reals, struct error *err);
+
+/* GET .../pending's array: every key with its current value, its pending value and a
+ * deletion mark (1, or 2 when forced), sorted by key, as PVE's get_pending_config. */
+json_t *guest_pending_json(struct guestconf *gc, guest_key_schema_fn schema, bool reals);
 
 /* Put guest vmid into pool (NULL: out of any pool) in user.cfg, as PVE's add_vm_to_pool and
  * remove_vm_access; read-modify-write on the store's digest, retried on a race. */

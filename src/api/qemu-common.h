@@ -12,6 +12,12 @@ struct storage_config;
 int vm_conf_typed(const struct guestconf *gc, unsigned vmid, struct vm_config **ret,
                   struct error *err);
 
+/* The status fields PVE's vmstatus returns for one VM (status/current, the lists,
+ * /cluster/resources, the metrics sampler); full adds what needs QMP; cpu from the given cache
+ * (NULL: the API's). */
+json_t *vm_status_json(struct api_ctx *ctx, struct guest_cpu_cache *cpu, unsigned vmid,
+                       const struct guestconf *gc, bool full);
+
 /* The run directory of VMs under a daemon root: "<root>/run/qemu"; caller frees. */
 char *vm_run_dir(const char *root_dir);
 

@@ -5,25 +5,11 @@
 #include "task/task.h"
 
 const struct api_route *const api_route_tables[] = {
-	api_routes_version,
-	api_routes_nodes,
-	api_routes_cluster,
-	api_routes_access,
-	api_routes_users,
-	api_routes_acl,
-	api_routes_tasks,
-	api_routes_berth,
-	api_routes_storage,
-	api_routes_content,
-	api_routes_aplinfo,
-	api_routes_lxc,
-	api_routes_console,
-	api_routes_lxc_disk,
-	api_routes_qemu,
-	api_routes_qemu_disk,
-	api_routes_pools,
-	api_routes_qemu_console,
-	NULL,
+	api_routes_version, api_routes_nodes,        api_routes_cluster, api_routes_access,
+	api_routes_users,   api_routes_acl,          api_routes_tasks,   api_routes_berth,
+	api_routes_storage, api_routes_content,      api_routes_aplinfo, api_routes_lxc,
+	api_routes_console, api_routes_lxc_disk,     api_routes_qemu,    api_routes_qemu_disk,
+	api_routes_pools,   api_routes_qemu_console, api_routes_metrics, NULL,
 };
 
 const struct task_type api_task_types[] = {

@@ -4,6 +4,7 @@
 #include "api/qemu-common.h"
 #include "basic/fileio.h"
 #include "guest/lxc/rootfs.h"
+#include "metrics/rrdfile.h"
 #include "storage/storage.h"
 
 #include <dirent.h>
@@ -337,6 +338,9 @@ ct_destroy_task_run(struct task_worker *w, json_t *params, struct error *err)
 		struct error pe = { 0 };
 		if (dr >= 0 && guest_pool_set(t.env->store, t.vmid, NULL, &pe) < 0)
 			task_warn(w, "unable to remove CT %u from its pool: %s", t.vmid, pe.msg);
+		/* its graphs go with it: a new CT with this vmid starts with none */
+		if (dr >= 0 && rrd_file_remove_guest(t.env->root_dir, t.vmid) < 0)
+			task_warn(w, "unable to remove the rrd file of CT %u", t.vmid);
 	}
 	guestconf_free(gc);
 	store_unlock(lk);

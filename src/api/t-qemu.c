@@ -2,6 +2,7 @@
  * qmpause, qmresume, qmdestroy, qmconfig. They run in `berthd --worker` processes: QEMU is
  * forked from here (and detaches), QMP is spoken from here, never from the daemon. */
 #include "api/qemu-common.h"
+#include "metrics/rrdfile.h"
 #include "shared/run.h"
 #include "storage/storage.h"
 
@@ -728,6 +729,9 @@ vm_destroy_task_run(struct task_worker *w, json_t *params, struct error *err)
 			_cleanup_free_ char *p = qemu_run_path(&t.ve.q, t.vmid, leftovers[i]);
 			unlink(p);
 		}
+		/* ... nor its graphs */
+		if (r >= 0 && rrd_file_remove_guest(t.env->root_dir, t.vmid) < 0)
+			task_warn(w, "unable to remove the rrd file of VM %u", t.vmid);
 		struct error pe = { 0 };
 		if (r >= 0 && guest_pool_set(t.env->store, t.vmid, NULL, &pe) < 0)
 			task_warn(w, "unable to remove VM %u from its pool: %s", t.vmid, pe.msg);

@@ -1,8 +1,10 @@
 /* berth: the command line over the root daemon's unix socket (as root). The generic verbs
  * mirror pvesh; help comes from the route table. */
 #include "cli/cli.h"
+#include "basic/fileio.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
 static void
 usage(FILE *out)
@@ -107,7 +109,10 @@ api_verb(struct cli *c, const char *verb, const char *method, int argc, char **a
 		return 1;
 	json_t *data = json_object_get(r.body, "data");
 	int ret = 0;
-	if (c->format == OUTPUT_TEXT && !streq(method, "GET") && looks_like_upid(data)) {
+	if (r.raw) {
+		/* an extension answering other than JSON (metrics text, a screenshot): as sent */
+		ret = write_all(STDOUT_FILENO, r.raw, r.raw_len) < 0;
+	} else if (c->format == OUTPUT_TEXT && !streq(method, "GET") && looks_like_upid(data)) {
 		_cleanup_free_ char *upid = xstrdup(json_string_value(data));
 		fprintf(stderr, "task %s\n", upid);
 		ret = cli_follow_task(c, upid, true);

@@ -17,6 +17,9 @@ struct daemon_options {
 	const char *pam_service;
 	bool foreground;
 	unsigned failed_login_delay_ms;
+	/* metrics (docs/metrics.md): a sampling round every rrd_interval seconds into rrd files
+	 * with a primary step of rrd_step seconds (10 and 60; tests shorten both) */
+	unsigned rrd_interval, rrd_step;
 };
 
 /* Task workers are exec'd through /proc/self/exe: it names this very binary even when the
@@ -53,6 +56,7 @@ struct daemon {
 
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t stats_timer;
+	uv_timer_t metrics_timer;
 	bool stopping;
 };
 

@@ -96,7 +96,9 @@ main(int argc, char **argv)
 		         .www = BERTH_DEFAULT_WWW,
 		         .proxy_user = "berth",
 		         .pam_service = "berth",
-		         .failed_login_delay_ms = 3000 },
+		         .failed_login_delay_ms = 3000,
+		         .rrd_interval = 10,
+		         .rrd_step = 60 },
 		.lock_fd = -1,
 	};
 
@@ -109,6 +111,8 @@ main(int argc, char **argv)
 		OPT_PUSER,
 		OPT_PAM,
 		OPT_DELAY,
+		OPT_RRD_INTERVAL,
+		OPT_RRD_STEP,
 		OPT_VERSION,
 		OPT_HELP
 	};
@@ -121,11 +125,15 @@ main(int argc, char **argv)
 		{ "proxy-user", required_argument, NULL, OPT_PUSER },
 		{ "pam-service", required_argument, NULL, OPT_PAM },
 		{ "login-delay", required_argument, NULL, OPT_DELAY },
+		/* for tests, left out of --help (docs/metrics.md) */
+		{ "rrd-interval", required_argument, NULL, OPT_RRD_INTERVAL },
+		{ "rrd-step", required_argument, NULL, OPT_RRD_STEP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ 0 },
 	};
 	int c;
+	bool www_given = false;
 	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (c) {
 		case OPT_ROOT:
@@ -142,6 +150,7 @@ main(int argc, char **argv)
 			break;
 		case OPT_WWW:
 			d.opt.www = optarg;
+			www_given = true;
 			break;
 		case OPT_PUSER:
 			d.opt.proxy_user = optarg;
@@ -151,6 +160,12 @@ main(int argc, char **argv)
 			break;
 		case OPT_DELAY:
 			d.opt.failed_login_delay_ms = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case OPT_RRD_INTERVAL:
+			d.opt.rrd_interval = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case OPT_RRD_STEP:
+			d.opt.rrd_step = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case OPT_VERSION:
 			printf("berthd %s (%s)\n", BERTH_VERSION, BERTH_REPOID);
@@ -180,9 +195,22 @@ main(int argc, char **argv)
 		        d.opt.node);
 		return 2;
 	}
+	/* a round at least every step, so no step goes without a sample */
+	if (d.opt.rrd_step < 1 || d.opt.rrd_step > 3600 || d.opt.rrd_interval < 1 ||
+	    d.opt.rrd_interval > d.opt.rrd_step) {
+		fprintf(stderr, "berthd: --rrd-interval must be between 1 and --rrd-step, "
+		                "--rrd-step between 1 and 3600 (seconds)\n");
+		return 2;
+	}
 	if (d.opt.root[0] != '/') {
 		fprintf(stderr, "berthd: --root must be an absolute path\n");
 		return 2;
+	}
+	if (!www_given && access(BERTH_DEFAULT_WWW "/index.html", R_OK) < 0) {
+		log_warn("the web UI is not built (%s is missing; 'make build' builds it): serving "
+		         "%s instead",
+		         BERTH_DEFAULT_WWW, BERTH_FALLBACK_WWW);
+		d.opt.www = BERTH_FALLBACK_WWW;
 	}
 	char exe[4096];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);

@@ -1,7 +1,8 @@
 /* The root daemon's event loop (libuv): the CLI and proxy sockets, request/response frames,
  * delayed answers, the thread pool for blocking work, the proxy process (restarted when it
- * dies), host figures, and a clean stop on SIGTERM. */
+ * dies), host figures, metrics rounds, and a clean stop on SIGTERM. */
 #include "api/authcache.h"
+#include "api/metrics.h"
 #include "api/nextid.h"
 #include "basic/fileio.h"
 #include "basic/log.h"
@@ -521,6 +522,13 @@ on_stats(uv_timer_t *t)
 }
 
 static void
+on_metrics(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	metrics_sample(&d->api);
+}
+
+static void
 stop_proxy(struct daemon *d)
 {
 	if (!d->proxy_running)
@@ -606,6 +614,7 @@ daemon_run(struct daemon *d, struct error *err)
 	api->daemon = d;
 	api->host = &d->host;
 	api->nextid = nextid_new();
+	api->metrics = metrics_sampler_new(d->opt.rrd_step);
 	d->host.ncpus = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
 	hoststats_sample(&d->host);
 
@@ -647,6 +656,9 @@ daemon_run(struct daemon *d, struct error *err)
 	uv_timer_init(d->loop, &d->stats_timer);
 	d->stats_timer.data = d;
 	uv_timer_start(&d->stats_timer, on_stats, 1000, 5000);
+	uv_timer_init(d->loop, &d->metrics_timer);
+	d->metrics_timer.data = d;
+	uv_timer_start(&d->metrics_timer, on_metrics, 1000, 1000 * (uint64_t)d->opt.rrd_interval);
 	uv_timer_init(d->loop, &d->proxy_restart_timer);
 	d->proxy_restart_timer.data = d;
 
@@ -665,6 +677,7 @@ daemon_run(struct daemon *d, struct error *err)
 	authcache_free(api->auth);
 	api_router_free(api->router);
 	nextid_free(api->nextid);
+	metrics_sampler_free(api->metrics);
 	store_close(d->store);
 	log_info("berthd stopped");
 	return 0;

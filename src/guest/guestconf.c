@@ -856,6 +856,9 @@ guestconf_pending_delete_add(struct guestconf *c, const char *key, bool force)
 	/* a key that could be written into the list and read back as itself */
 	if (!key_valid(key, true))
 		return -EINVAL;
+	/* a deletion replaces a pending value (PVE's add_to_pending_delete) */
+	if (c->pending)
+		guestconf_unset(c->pending, key);
 	struct pending_delete d;
 	pending_delete_parse(c, &d);
 	pending_delete_put(&d, key, force);

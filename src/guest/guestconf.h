@@ -89,6 +89,7 @@ void guestconf_prune_pending(struct guestconf *c);
 
 /* The pending "delete:" list ("key1,!key2": '!' = forced), PVE's parse_pending_delete. */
 bool guestconf_pending_delete_has(const struct guestconf *c, const char *key, bool *ret_force);
+/* Mark key for deletion at the next start; any pending value of it goes. */
 int guestconf_pending_delete_add(struct guestconf *c, const char *key, bool force);
 int guestconf_pending_delete_remove(struct guestconf *c, const char *key);
 

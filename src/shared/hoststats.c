@@ -207,3 +207,54 @@ read_fs_usage(const char *path, struct fs_usage *ret)
 	ret->used = ret->total - ret->free;
 	return 0;
 }
+
+bool
+net_dev_physical(const char *name)
+{
+	if (startswith(name, "eth")) {
+		name += 3;
+		if (!*name)
+			return false;
+		for (; *name; name++)
+			if (*name < '0' || *name > '9')
+				return false;
+		return true;
+	}
+	if (!startswith(name, "en") && !startswith(name, "ib"))
+		return false;
+	return name[2] && !strpbrk(name + 2, ":.");
+}
+
+int
+parse_net_dev(const char *text, struct net_totals *ret)
+{
+	struct net_totals t = { 0 };
+	bool any = false;
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		/* "  eth0: rx_bytes rx_packets ... (8 receive fields) tx_bytes ..."; the two
+		 * header lines do not match */
+		char name[32];
+		uint64_t rx, tx;
+		if (sscanf(p + strspn(p, " "),
+		           "%31[^: \n]: %" SCNu64 " %*s %*s %*s %*s %*s %*s %*s %" SCNu64, name,
+		           &rx, &tx) != 3)
+			continue;
+		any = true;
+		if (net_dev_physical(name)) {
+			t.in += rx;
+			t.out += tx;
+		}
+	}
+	if (!any)
+		return -EBADMSG;
+	*ret = t;
+	return 0;
+}
+
+int
+read_net_totals(struct net_totals *ret)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = read_file("/proc/net/dev", 1 << 20, &text, NULL);
+	return r < 0 ? r : parse_net_dev(text, ret);
+}

@@ -52,3 +52,12 @@ struct fs_usage {
 	uint64_t total, used, free, avail; /* bytes */
 };
 int read_fs_usage(const char *path, struct fs_usage *ret);
+
+/* Bytes received and sent by the physical NICs (PVE's PHYSICAL_NIC_RE: eth<n>, en*, ib*), from
+ * /proc/net/dev's text: what the node's netin/netout count. */
+struct net_totals {
+	uint64_t in, out;
+};
+bool net_dev_physical(const char *name);
+int parse_net_dev(const char *text, struct net_totals *ret);
+int read_net_totals(struct net_totals *ret);

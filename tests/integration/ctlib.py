@@ -4,6 +4,7 @@ not per daemon root), a test bridge, and teardown that leaves no container, cgro
 loop device or link behind, also when a test fails half-way.
 
 Tests import the fixtures they use (`from ctlib import ct_host, ct, bridge`)."""
+import contextlib
 import glob
 import os
 import random
@@ -204,9 +205,9 @@ class CtHost:
         assert not left, f"containers left traces on the host: {left}"
 
 
-def start_ct_host():
+def start_ct_host(**kw):
     skip_unless_containers_can_run()
-    b = start_with_admin()
+    b = start_with_admin(**kw)
     try:
         upid = b.admin().data("POST", f"/nodes/{NODE}/aplinfo",
                               {"storage": "local", "template": TEMPLATE})
@@ -221,10 +222,12 @@ def start_ct_host():
         raise
 
 
-@pytest.fixture(scope="module")
-def ct_host():
-    """One daemon per module with the busybox template built through POST aplinfo."""
-    h = start_ct_host()
+@contextlib.contextmanager
+def running_ct_host(**kw):
+    """start_ct_host(**kw) for a with-block: afterwards its CTs are removed (leaving nothing
+    on the host) and the daemon stops. A module that needs daemon options defines its own
+    ct_host fixture with it; the ct fixture then uses that one."""
+    h = start_ct_host(**kw)
     try:
         yield h
     finally:
@@ -232,6 +235,13 @@ def ct_host():
             h.cleanup(list(h.made))
         finally:
             stop_and_check([h.b])
+
+
+@pytest.fixture(scope="module")
+def ct_host():
+    """One daemon per module with the busybox template built through POST aplinfo."""
+    with running_ct_host() as h:
+        yield h
 
 
 @pytest.fixture

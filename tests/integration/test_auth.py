@@ -156,8 +156,9 @@ def test_failed_logins_wait_3s_in_parallel_while_other_requests_are_answered_at_
         assert body == {"data": None, "message": "authentication failure\n"}
         assert elapsed >= 2.9, results
     assert total < 3 * n - 3, f"failed logins were answered one after another ({total:.1f}s)"
-    assert good_elapsed < 1.0, good_elapsed
-    assert login_elapsed < 1.5, login_elapsed
+    # not held behind the 3 s delays (the margin is for a loaded CI machine and ASan)
+    assert good_elapsed < 2.0, good_elapsed
+    assert login_elapsed < 2.5, login_elapsed
     assert TICKET_RE.match(ticket2)
 
 

@@ -181,6 +181,28 @@ def test_delete_on_a_running_ct_is_pending_and_shown_applied(ct):
     assert "cores" not in ct.config(vmid, current=1)
 
 
+def test_pending_lists_current_and_pending_values_and_deletions(ct):
+    """GET .../pending as PVE's: [{key, value, pending, delete}] sorted by key."""
+    vmid = ct.create(cores=1, hostname="pend")
+    assert {"name": "pending"} in ct.s.data("GET", ct.path(vmid))
+
+    def pending():
+        entries = ct.s.data("GET", ct.path(vmid, "/pending"))
+        assert [e["key"] for e in entries] == sorted(e["key"] for e in entries)
+        return {e["key"]: e for e in entries}
+
+    assert pending()["cores"] == {"key": "cores", "value": 1}
+    ct.start(vmid)
+    set_config(ct, vmid, {"cores": 2})
+    now = pending()
+    assert now["cores"] == {"key": "cores", "value": 1, "pending": 2}
+    assert now["hostname"] == {"key": "hostname", "value": "pend"}
+    set_config(ct, vmid, {"delete": "cores"})
+    assert pending()["cores"] == {"key": "cores", "value": 1, "delete": 1}
+    ct.stop(vmid)
+    assert "cores" not in pending()
+
+
 def test_hot_options_of_a_running_ct_apply_at_once(ct):
     vmid = ct.create()
     ct.start(vmid)

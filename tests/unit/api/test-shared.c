@@ -1,5 +1,5 @@
-/* Unit tests: host figure parsers, SectionConfig and key/value config files, PVE's text
- * encoding, and nextid reservations. */
+/* Unit tests: host figure parsers (including /proc/net/dev), SectionConfig and key/value config
+ * files, PVE's text encoding, and nextid reservations. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -44,6 +44,34 @@ test_cpuinfo_counts_sockets_cores_and_hvm(void **state)
 	assert_string_equal(c.model, "Test CPU");
 	assert_string_equal(c.mhz, "2000.000");
 	cpuinfo_done(&c);
+}
+
+static void
+test_net_dev_counts_physical_nics_only(void **state)
+{
+	const char *text =
+	        "Inter-|   Receive                                                |  Transmit\n"
+	        " face |bytes    packets errs drop fifo frame compressed multicast|bytes    "
+	        "packets errs drop fifo colls carrier compressed\n"
+	        "    lo:    5000      50    0    0    0     0          0         0     5000      "
+	        "50    0    0    0     0       0          0\n"
+	        "  eth0:    1000      10    0    0    0     0          0         0      200       "
+	        "2    0    0    0     0       0          0\n"
+	        "enp3s0:      30       1    0    0    0     0          0         0       40       "
+	        "1    0    0    0     0       0          0\n"
+	        "vmbr0:  900000     900    0    0    0     0          0         0   900000     "
+	        "900    0    0    0     0       0          0\n"
+	        "veth101i0:  7777   7    0    0    0     0          0         0     7777       "
+	        "7    0    0    0     0       0          0\n";
+	struct net_totals t;
+	assert_int_equal(parse_net_dev(text, &t), 0);
+	assert_true(t.in == 1030 && t.out == 240);
+	assert_int_equal(parse_net_dev("nothing here\n", &t), -EBADMSG);
+	assert_true(net_dev_physical("eth12") && net_dev_physical("ens18") &&
+	            net_dev_physical("ib0"));
+	assert_false(net_dev_physical("eth") || net_dev_physical("eth0.100") ||
+	             net_dev_physical("enp1s0.5") || net_dev_physical("tap100i0") ||
+	             net_dev_physical("vmbr0") || net_dev_physical("en"));
 }
 
 static void
@@ -147,6 +175,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_proc_stat_and_meminfo_parse),
 		cmocka_unit_test(test_cpuinfo_counts_sockets_cores_and_hvm),
+		cmocka_unit_test(test_net_dev_counts_physical_nics_only),
 		cmocka_unit_test(test_sectioncfg_round_trips_storage_cfg),
 		cmocka_unit_test(test_kvconfig_keeps_description_as_encoded_comment_lines),
 		cmocka_unit_test(test_text_encoding_matches_pve),
