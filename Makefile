@@ -6,7 +6,7 @@ ASAN_BUILD ?= build-asan
 ROOT       ?= /var/lib/berth
 LISTEN     ?= 0.0.0.0:8006
 
-.PHONY: all build asan deps host run test unit integration format check-format clean
+.PHONY: all build ui asan deps host run test unit integration format check-format clean
 
 all: build
 
@@ -19,8 +19,12 @@ $(BUILD)/build.ninja:
 $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 
-build: $(BUILD)/build.ninja
+build: $(BUILD)/build.ninja ui
 	ninja -C $(BUILD)
+
+# the web UI: npm packages from ui/package-lock.json, built by Vite into ui/dist
+ui:
+	@scripts/build-ui.sh
 
 asan: $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)

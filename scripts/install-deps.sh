@@ -11,6 +11,11 @@ while read -r pkg group; do
 	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
 	[ "$status" = "install ok installed" ] || missing="$missing $pkg"
 done < scripts/packages.txt
+# The web UI's build needs Node.js and npm. A machine may have them from elsewhere (NodeSource
+# ships npm inside its nodejs package), so look for the commands, not for Debian's packages.
+case " $groups " in *" build "*)
+	command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm" ;;
+esac
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
 	echo "berth: missing Debian packages:$missing (run as root to install them)" >&2

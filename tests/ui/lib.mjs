@@ -1,0 +1,98 @@
+// Shared by the UI scenarios: Debian's Chromium driven by playwright-core (from ui/'s npm
+// packages), a logged-in page, screenshots into the artifacts directory, and a tiny check
+// helper. tests/integration/test_ui.py starts berthd and runs each scenario with:
+//   BERTH_URL, BERTH_USER, BERTH_PASSWORD, BERTH_NODE, BERTH_ARTIFACTS (and scenario inputs)
+import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+const require = createRequire(new URL('../../ui/package.json', import.meta.url));
+const { chromium } = require('playwright-core');
+
+export const env = {
+  url: process.env.BERTH_URL,
+  user: process.env.BERTH_USER,
+  password: process.env.BERTH_PASSWORD,
+  node: process.env.BERTH_NODE,
+  artifacts: process.env.BERTH_ARTIFACTS ?? 'tests/artifacts/ui',
+};
+mkdirSync(env.artifacts, { recursive: true });
+
+export function check(cond, what) {
+  if (!cond) throw new Error(`check failed: ${what}`);
+  console.log(`ok: ${what}`);
+}
+
+/** Wait until fn() is true, polling every 250 ms; throws "timed out: what" after ms. */
+export async function until(fn, what, ms = 40_000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await fn()) return;
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+// The flags the machine notes name: no sandbox as root, no background networking (this
+// machine has no internet and Chromium's connections would be refused many at a time).
+const FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
+
+export async function browser() {
+  return chromium.launch({
+    executablePath: process.env.BERTH_CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: FLAGS,
+  });
+}
+
+export async function newPage(b, opts = {}) {
+  const ctx = await b.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 }, ...opts });
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+  page.on('console', (m) => m.type() === 'error' && console.log(`console error: ${m.text()}`));
+  return page;
+}
+
+export async function shot(page, name) {
+  const file = path.join(env.artifacts, `${name}.png`);
+  await page.screenshot({ path: file });
+  console.log(`screenshot: ${file}`);
+  return file;
+}
+
+/** Log in through the form, as a user would. */
+export async function login(page, user = env.user, password = env.password) {
+  await page.goto(env.url + '/');
+  await page.getByLabel('User name').fill(user.replace(/@[^@]+$/, ''));
+  await page.getByLabel('Password').fill(password);
+  const realm = user.split('@').pop();
+  await page.getByLabel('Realm').selectOption(realm);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('navigation', { name: 'Resources' }).waitFor();
+}
+
+/** Run a scenario: a browser, a page, screenshots of the failure, a non-zero exit on error. */
+export async function scenario(name, fn) {
+  const b = await browser();
+  let page;
+  try {
+    page = await newPage(b);
+    await fn(page, b);
+    console.log(`scenario ${name}: passed`);
+  } catch (e) {
+    console.log(`scenario ${name}: FAILED: ${e.stack ?? e}`);
+    if (page) await shot(page, `${name}-failure`).catch(() => {});
+    process.exitCode = 1;
+  } finally {
+    await b.close();
+  }
+}
