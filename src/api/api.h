@@ -38,6 +38,10 @@ struct api_ctx {
 	/* Run work() on a worker thread, then after() back on the event loop. */
 	int (*run_blocking)(struct api_ctx *ctx, void (*work)(void *arg), void (*after)(void *arg),
 	                    void *arg);
+	/* Call done(arg, t) on the loop once task upid has ended (t: its info), or done(arg,
+	 * NULL) when timeout_ms (0: no limit) passed first. -ENOENT for an unknown task. */
+	int (*wait_task)(struct api_ctx *ctx, const char *upid, unsigned timeout_ms,
+	                 void (*done)(void *arg, const struct task_info *t), void *arg);
 	void *daemon;
 };
 

@@ -903,8 +903,98 @@ start_hotplug(struct api_call *c, unsigned vmid)
 	return r;
 }
 
+/* Does this disk value ask for a new volume ("local:4", "4", "local:0,import-from=...")? */
+static bool
+disk_value_allocates(const char *key, const char *value)
+{
+	struct vm_disk d = { 0 };
+	struct error e = { 0 };
+	_cleanup_free_ char *sid = NULL;
+	double gib = 0;
+	bool alloc = vm_disk_parse(key, value, &d, &e) >= 0 && d.kind == VM_FILE_VOLUME &&
+	             storage_alloc_request(d.file, "local", &sid, &gib);
+	vm_disk_done(&d);
+	return alloc;
+}
+
+static bool
+update_allocates(const struct update_req *u)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach (u->sets, key, v)
+		if (vm_is_disk_key(key, NULL, NULL) &&
+		    disk_value_allocates(key, json_string_value(v)))
+			return true;
+	return false;
+}
+
+/* The qmconfig task for an update (POST config, and PUT when it allocates disks), its UPID
+ * in c->data. The digest, the lock and the whole update are checked here on a copy first,
+ * as PVE does before forking: a bad request fails here, not in the task. */
+static int
+config_task_start(struct api_call *c, const struct api_schema *own)
+{
+	unsigned vmid = vmid_param(c);
+	char digest[STORE_DIGEST_LEN + 1];
+	_cleanup_(guestconf_freep) struct guestconf *gc = load_vm(c, digest);
+	if (!gc)
+		return -ENOENT;
+	int r = api_digest_check(c, digest);
+	if (r < 0)
+		return r;
+	if (!param_bool(c->params, "skiplock", false) && guest_check_lock(gc, &c->err) < 0)
+		return -EBUSY;
+	struct update_req u;
+	if ((r = update_req_parse(c, own, &u)) >= 0)
+		r = apply_update(c, vmid, gc, running_pid(c, vmid) > 0, true, u.sets, u.del, u.rev);
+	update_req_done(&u);
+	if (r < 0)
+		return r;
+	char id[16];
+	snprintf(id, sizeof(id), "%u", vmid);
+	json_t *tp = json_deep_copy(c->params);
+	json_object_set_new(tp, "api-user", json_string(c->who.user));
+	return api_start_task(c, "qmconfig", id, tp, NULL, 0);
+}
+
+/* PVE's upid_status_is_error: anything but OK and WARNINGS: n */
+static bool
+task_failed(const struct task_info *t)
+{
+	return !streq(t->status, "OK") && !startswith(t->status, "WARNINGS: ");
+}
+
+/* PUT that allocates: answered when its task ended, null or the task's error as a 500 */
+static int
+config_put_after(struct api_call *c, const struct task_info *t)
+{
+	if (!t)
+		return api_fail(c, 500, "update task lost");
+	if (task_failed(t))
+		return api_fail(c, 500, "%s", t->status);
+	json_decref(c->data);
+	c->data = json_null();
+	return 0;
+}
+
+/* POST with background_delay: null when the task ended well within it, PVE's "failed to
+ * update VM" when it failed, else the UPID as without the delay */
+static int
+config_post_after(struct api_call *c, const struct task_info *t)
+{
+	if (!t)
+		return 0;
+	if (task_failed(t))
+		return api_fail(c, 500, "failed to update VM %u: %s", vmid_param(c), t->status);
+	json_decref(c->data);
+	c->data = json_null();
+	return 0;
+}
+
 /* PUT config: synchronous, null; for a running VM the pending changes it can take are
- * hot-plugged before the answer (as PVE), failures answered as 400 "hotplug problem". */
+ * hot-plugged before the answer (as PVE), failures answered as 400 "hotplug problem". An
+ * update that allocates a disk runs as a qmconfig task, answered when it ended. */
 static int
 qemu_config_put(struct api_call *c)
 {
@@ -915,6 +1005,14 @@ qemu_config_put(struct api_call *c)
 	if (r < 0) {
 		update_req_done(&u);
 		return r;
+	}
+	/* a new disk is a volume to allocate (and maybe import): the work of a qmconfig task,
+	 * waited for here, since PUT answers when the change is done (as PVE's synchronous
+	 * update) */
+	if (update_allocates(&u)) {
+		update_req_done(&u);
+		r = config_task_start(c, update_own);
+		return r < 0 ? r : api_call_wait_task(c, 0, config_put_after);
 	}
 	struct store_lock *lk = NULL;
 	if (guest_lock(ctx->store, GUESTCONF_QEMU, ctx->node, vmid, 10000, &lk, &c->err) < 0) {
@@ -944,39 +1042,15 @@ qemu_config_put(struct api_call *c)
 	return 0;
 }
 
-/* POST config: the same as a task (qmconfig), which may also allocate new disks. The digest
- * is checked here first, as PVE does before forking. */
+/* POST config: the same as a task (qmconfig), which may also allocate new disks. */
 static int
 qemu_config_post(struct api_call *c)
 {
-	unsigned vmid = vmid_param(c);
-	struct update_req u;
-	int r = update_req_parse(c, update_async_own, &u);
-	update_req_done(&u);
+	int r = config_task_start(c, update_async_own);
 	if (r < 0)
 		return r;
-	char digest[STORE_DIGEST_LEN + 1];
-	_cleanup_(guestconf_freep) struct guestconf *gc = load_vm(c, digest);
-	if (!gc)
-		return -ENOENT;
-	if ((r = api_digest_check(c, digest)) < 0)
-		return r;
-	if (!param_bool(c->params, "skiplock", false) && guest_check_lock(gc, &c->err) < 0)
-		return -EBUSY;
-	/* the checks of the update, on a copy: a bad request fails here, not in the task */
-	_cleanup_(guestconf_freep) struct guestconf *trial = guestconf_dup(gc);
-	struct update_req u2;
-	if ((r = update_req_parse(c, update_async_own, &u2)) >= 0)
-		r = apply_update(c, vmid, trial, running_pid(c, vmid) > 0, true, u2.sets, u2.del,
-		                 u2.rev);
-	update_req_done(&u2);
-	if (r < 0)
-		return r;
-	char id[16];
-	snprintf(id, sizeof(id), "%u", vmid);
-	json_t *tp = json_deep_copy(c->params);
-	json_object_set_new(tp, "api-user", json_string(c->who.user));
-	return api_start_task(c, "qmconfig", id, tp, NULL, 0);
+	int64_t delay = param_int(c->params, "background_delay", 0);
+	return delay > 0 ? api_call_wait_task(c, (unsigned)delay * 1000, config_post_after) : 0;
 }
 
 /* ---- status ---- */

@@ -74,6 +74,38 @@ api_start_task(struct api_call *c, const char *type, const char *id, json_t *par
 	return 0;
 }
 
+struct task_wait {
+	struct api_call *c;
+	int (*after)(struct api_call *c, const struct task_info *t);
+};
+
+static void
+task_wait_done(void *p, const struct task_info *t)
+{
+	struct task_wait *w = p;
+	struct api_call *c = w->c;
+	int r = w->after(c, t);
+	free(w);
+	api_call_complete(c, r);
+}
+
+int
+api_call_wait_task(struct api_call *c, unsigned timeout_ms,
+                   int (*after)(struct api_call *c, const struct task_info *t))
+{
+	const char *upid = json_string_value(c->data);
+	if (!upid || !c->ctx->wait_task)
+		return api_fail(c, 500, "unable to wait for the task");
+	struct task_wait *w = xcalloc(1, sizeof(*w));
+	*w = (struct task_wait){ .c = c, .after = after };
+	int r = c->ctx->wait_task(c->ctx, upid, timeout_ms, task_wait_done, w);
+	if (r < 0) {
+		free(w);
+		return api_fail(c, 500, "unable to wait for task %s", upid);
+	}
+	return API_DEFERRED;
+}
+
 struct blocking_call {
 	struct api_call *c;
 	int (*work)(struct api_call *c, void *arg);

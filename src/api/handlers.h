@@ -92,6 +92,11 @@ int api_call_blocking(struct api_call *c, int (*work)(struct api_call *c, void *
  * result completes the call. after also runs when work failed: it owns arg. */
 int api_call_blocking_then(struct api_call *c, int (*work)(struct api_call *c, void *arg),
                            int (*after)(struct api_call *c, void *arg, int r), void *arg);
+/* After api_start_task (the UPID in c->data): answer once the task ended, or timeout_ms (0:
+ * no limit) passed first, with after(c, t): t the ended task, or NULL on the timeout. Returns
+ * API_DEFERRED (or a failure to wait). */
+int api_call_wait_task(struct api_call *c, unsigned timeout_ms,
+                       int (*after)(struct api_call *c, const struct task_info *t));
 
 /* Read-modify-write user.cfg: parse the current file, let edit() change it (returning 0, or
  * a negative errno after filling call->err), write it back with compare-and-set, retrying

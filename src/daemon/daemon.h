@@ -57,6 +57,7 @@ struct daemon {
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t stats_timer;
 	uv_timer_t metrics_timer;
+	struct task_waiter *waiters; /* taskwait.c */
 	bool stopping;
 };
 
@@ -75,6 +76,11 @@ int daemon_resolve_proxy_user(struct daemon *d, struct error *err);
 
 /* service.c: sockets, messages, the proxy process, signals; runs the loop. */
 int daemon_run(struct daemon *d, struct error *err);
+
+/* taskwait.c: api_ctx.wait_task, and the task manager's settle callback that wakes it. */
+int daemon_wait_task(struct api_ctx *ctx, const char *upid, unsigned timeout_ms,
+                     void (*done)(void *arg, const struct task_info *t), void *arg);
+void daemon_task_settled(const struct task_info *t, void *userdata);
 
 /* worker.c: `berthd --worker`: one task in its own process. */
 int worker_main(int argc, char **argv);

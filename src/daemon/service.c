@@ -611,6 +611,7 @@ daemon_run(struct daemon *d, struct error *err)
 	api->pam_service = d->opt.pam_service;
 	api->failed_login_delay_ms = d->opt.failed_login_delay_ms;
 	api->run_blocking = run_blocking;
+	api->wait_task = daemon_wait_task;
 	api->daemon = d;
 	api->host = &d->host;
 	api->nextid = nextid_new();
@@ -630,6 +631,7 @@ daemon_run(struct daemon *d, struct error *err)
 	if (r < 0)
 		return r;
 	api->tasks = d->tasks;
+	taskmgr_set_done_callback(d->tasks, daemon_task_settled, d);
 	taskmgr_set_spare(d->tasks, true);
 
 	d->api_listen_fd = listen_unix(d->api_sock, 0, err);

@@ -74,15 +74,39 @@ def test_put_is_synchronous_post_is_a_task(vm):
     assert re.fullmatch(rf"local:{vmid}/vm-{vmid}-disk-\d\.(raw|qcow2),size=1G", c["scsi1"])
 
 
-def test_put_refuses_allocation_and_stale_digest(vm):
+def test_put_allocates_a_disk_before_answering(vm):
+    # PVE's PUT is synchronous even when it allocates: null once the volume exists
     vmid = vm.create()
-    r = vm.s.put(vm.path(vmid, "/config"), {"scsi1": "local:1"})
-    assert r.status == 501, r.reason
+    assert vm.s.data("PUT", vm.path(vmid, "/config"), {"scsi1": "local:1", "cores": 2}) is None
+    c = vm.config(vmid)
+    assert c["cores"] == 2
+    assert re.fullmatch(rf"local:{vmid}/vm-{vmid}-disk-\d\.(raw|qcow2),size=1G", c["scsi1"])
+    assert os.path.exists(local_path(vm, c["scsi1"].split(",")[0]))
+    # a refused allocation is answered before any task, and changes nothing
+    r = vm.s.put(vm.path(vmid, "/config"), {"scsi2": "nosuch:1", "cores": 3})
+    assert r.status == 400 and "storage 'nosuch' does not exist" in r.body.decode(), (r.reason, r.body)
+    c = vm.config(vmid)
+    assert "scsi2" not in c and c["cores"] == 2
+
+
+def test_post_background_delay_answers_null_when_done_in_time(vm):
+    vmid = vm.create()
+    assert vm.s.data("POST", vm.path(vmid, "/config"),
+                     {"cores": 2, "scsi1": "local:1", "background_delay": 10}) is None
+    c = vm.config(vmid)
+    assert c["cores"] == 2 and "scsi1" in c
+
+
+def test_stale_digest_is_refused(vm):
+    vmid = vm.create()
     stale = vm.config(vmid)["digest"]
     vm.s.data("PUT", vm.path(vmid, "/config"), {"description": "changed elsewhere"})
     r = vm.s.put(vm.path(vmid, "/config"), {"cores": 4, "digest": stale})
     assert (r.status, r.reason) == (500, STALE)
-    assert "cores" not in vm.config(vmid)
+    r = vm.s.put(vm.path(vmid, "/config"), {"scsi1": "local:1", "digest": stale})
+    assert (r.status, r.reason) == (500, STALE)
+    c = vm.config(vmid)
+    assert "cores" not in c and "scsi1" not in c
 
 
 def test_delete_disk_keeps_volume_as_unused_then_frees_it(vm):
