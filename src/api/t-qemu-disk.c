@@ -527,6 +527,108 @@ move_check(struct guestconf *gc, const struct storage_config *scfg, const char *
 	return 0;
 }
 
+/* ---- move_disk target-vmid: give a disk to another VM ---- */
+
+/* PVE's load_and_check_reassign_configs, in the handler and again in the task under both
+ * locks. ret gets the source drive (for unusedN only its volume). */
+static int
+reassign_check(const struct guestconf *src, const struct guestconf *tgt, unsigned vmid,
+               unsigned target, const char *src_digest, const char *tgt_digest,
+               const struct storage_config *scfg, json_t *params, bool src_running,
+               struct vm_disk *ret, struct error *err)
+{
+	const char *disk = pstr(params, "disk");
+	const char *tdisk = pstr(params, "target-disk") ?: disk;
+	const char *want = pstr(params, "digest"), *want_t = pstr(params, "target-digest");
+	static const char *const stale =
+	        "detected modified configuration - file changed by other user? Try again.";
+	int r = guest_check_lock(src, err);
+	if (r < 0 || (r = guest_check_lock(tgt, err)) < 0)
+		return r;
+	if (is_template(src) || is_template(tgt))
+		return error_set(err, EINVAL, "Can't move disks from or to template VMs");
+	if (want && strcasecmp(want, src_digest) != 0)
+		return error_set(err, EIO, "VM %u: %s", vmid, stale);
+	if (want_t && strcasecmp(want_t, tgt_digest) != 0)
+		return error_set(err, EIO, "VM %u: %s", target, stale);
+	const char *value = guestconf_get(&src->main, disk);
+	if (!value)
+		return error_set(err, ENOENT, "Disk '%s' for VM '%u' does not exist", disk, vmid);
+	if (guestconf_get(&tgt->main, tdisk))
+		return error_set(err, EEXIST, "Target disk key '%s' is already in use for VM '%u'",
+		                 tdisk, target);
+	if ((r = drive_of(disk, value, ret, err)) < 0)
+		return error_prefix(err, "failed to parse source disk");
+	if (!ret->file)
+		return error_set(err, EINVAL, "disk '%s' has no associated volume", disk);
+	if (vm_disk_is_cdrom(ret))
+		return error_set(err, EINVAL, "CD drive contents can't be moved to another VM");
+	const struct storage *s = NULL;
+	struct volname v;
+	struct error e = { 0 };
+	if (ret->kind != VM_FILE_VOLUME || storage_resolve(scfg, ret->file, &s, &v, &e) < 0)
+		return error_set(err, EINVAL, "Volume '%s' not managed by PVE", ret->file);
+	if (volume_in_snapshots(src, ret->file))
+		return error_set(err, EBUSY, "Can't move disk used by a snapshot to another VM");
+	if (!storage_can_rename(scfg, ret->file))
+		return error_set(err, EOPNOTSUPP,
+		                 "Storage does not support moving of this disk to another VM");
+	if (src_running && !startswith(disk, "unused"))
+		return error_set(err, EBUSY,
+		                 "Cannot move disk to another VM while the source VM is running - "
+		                 "detach first");
+	/* the drive's options must fit the target's bus */
+	if (!startswith(tdisk, "unused")) {
+		struct vm_disk t = { 0 };
+		r = vm_disk_parse(tdisk, value, &t, err);
+		vm_disk_done(&t);
+		if (r < 0)
+			return error_prefix(err,
+			                    "failed to parse source disk for target disk format");
+	}
+	return 0;
+}
+
+/* move_disk with target-vmid: PVE's checks before forking, then the qmmove task. */
+static int
+reassign_start(struct api_call *c, unsigned vmid)
+{
+	struct api_ctx *ctx = c->ctx;
+	unsigned target = (unsigned)param_int(c->params, "target-vmid", 0);
+	char path[32];
+	snprintf(path, sizeof(path), "/vms/%u", target);
+	int r = 0;
+	if (!api_is_root(c) && (r = api_check_privs(c, path, "VM.Config.Disk", false)) < 0)
+		return r;
+	char digest[STORE_DIGEST_LEN + 1], tdigest[STORE_DIGEST_LEN + 1];
+	_cleanup_(guestconf_freep) struct guestconf *src = NULL, *tgt = NULL;
+	if (guest_conf_load(ctx->store, GUESTCONF_QEMU, ctx->node, vmid, &src, digest, &c->err) < 0)
+		return -ENOENT;
+	struct error e = { 0 };
+	if (guest_conf_load(ctx->store, GUESTCONF_QEMU, ctx->node, target, &tgt, tdigest, &e) < 0)
+		return api_fail(c, 500, "could not find target VM %u", target);
+	struct storage_config *scfg = api_storage_config(ctx, &c->err);
+	if (!scfg)
+		return -EIO;
+	struct vm_disk d = { 0 };
+	r = reassign_check(src, tgt, vmid, target, digest, tdigest, scfg, c->params,
+	                   vm_running(ctx, vmid), &d, &c->err);
+	_cleanup_free_ char *sid = NULL, *vn = NULL;
+	if (r >= 0)
+		(void)volid_split(d.file, &sid, &vn, NULL);
+	vm_disk_done(&d);
+	storage_config_free(scfg);
+	if (r < 0)
+		return api_fail(c, 500, "%s", c->err.msg);
+	_cleanup_free_ char *spath = xasprintf("/storage/%s", sid);
+	if ((r = api_check_privs(c, spath, "Datastore.AllocateSpace", false)) < 0)
+		return r;
+	const char *disk = param_str(c->params, "disk");
+	const char *tdisk = param_str(c->params, "target-disk") ?: disk;
+	_cleanup_free_ char *id = xasprintf("%u-%s>%u-%s", vmid, disk, target, tdisk);
+	return api_start_task(c, "qmmove", id, json_deep_copy(c->params), NULL, 0);
+}
+
 static int
 qemu_move_disk(struct api_call *c)
 {
@@ -550,7 +652,7 @@ qemu_move_disk(struct api_call *c)
 			return api_param_error(
 			        c, "target-vmid",
 			        "must be different than source VMID to reassign disk");
-		return api_fail(c, 501, "moving a disk to another VM is not implemented yet");
+		return reassign_start(c, vmid);
 	}
 	_cleanup_free_ char *spath = xasprintf("/storage/%s", sid);
 	int r = api_check_privs(c, spath, "Datastore.AllocateSpace", false);
@@ -855,11 +957,96 @@ move_copy(struct disk_task *t, const char *disk, const struct move_src *m, enum 
 	return 0;
 }
 
+/* The reassign under both VMs' locks (source first, as PVE): the volume is renamed to the
+ * target, leaves the source (and its boot order), and becomes the target's target-disk. */
+static int
+reassign_run(struct disk_task *t, json_t *params, struct error *err)
+{
+	struct task_worker *w = t->w;
+	unsigned target = (unsigned)json_integer_value(json_object_get(params, "target-vmid"));
+	const char *disk = pstr(params, "disk");
+	const char *tdisk = pstr(params, "target-disk") ?: disk;
+	struct store_lock *tlk = NULL;
+	struct guestconf *tgt = NULL;
+	char tdigest[STORE_DIGEST_LEN + 1];
+	int r = guest_conf_load_locked(t->env->store, GUESTCONF_QEMU, t->env->node, target, &tlk,
+	                               &tgt, tdigest, err);
+	if (r < 0) {
+		error_set(err, ENOENT, "could not find target VM %u", target);
+		return r;
+	}
+	struct vm_disk d = { 0 };
+	r = reassign_check(t->gc, tgt, t->vmid, target, t->digest, tdigest, t->scfg, params,
+	                   vm_pid(&t->ve.q, t->vmid) > 0, &d, err);
+	_cleanup_free_ char *newvol = NULL;
+	if (r >= 0) {
+		task_log(w, "moving disk '%s' from VM '%u' to '%u'", disk, t->vmid, target);
+		r = storage_rename(t->scfg, d.file, target, &newvol, err);
+	}
+	if (r >= 0) {
+		task_log(w, "volume '%s' is now '%s'", d.file, newvol);
+		char *del[] = { (char *)disk, NULL };
+		_cleanup_free_ char *boot = boot_without(t->gc, del);
+		if (boot) {
+			task_log(w, "removing disk '%s' from boot order config", disk);
+			if (boot[0])
+				guestconf_set(&t->gc->main, "boot", boot);
+			else
+				guestconf_unset(&t->gc->main, "boot");
+		}
+		guestconf_unset(&t->gc->main, disk);
+		task_log(w, "removing disk '%s' from VM '%u' config", disk, t->vmid);
+		r = guest_conf_save(t->env->store, t->env->node, t->vmid, t->gc, t->digest, err);
+		if (r < 0) {
+			/* the source still names the old volume: give it back */
+			struct error e = { 0 };
+			_cleanup_free_ char *back = NULL;
+			if (storage_rename(t->scfg, newvol, t->vmid, &back, &e) < 0)
+				task_warn(w, "unable to give '%s' back to VM %u: %s", newvol,
+				          t->vmid, e.msg);
+		}
+	}
+	if (r >= 0) {
+		/* the drive keeps its options; its size and format come with the volume */
+		_cleanup_free_ char *value = NULL;
+		if (startswith(tdisk, "unused"))
+			value = xstrdup(newvol);
+		else {
+			struct vm_disk nd = d;
+			nd.file = newvol;
+			snprintf(nd.key, sizeof(nd.key), "%s", tdisk);
+			value = vm_disk_print(&nd);
+		}
+		/* a running target takes it at its next start, as a pending change */
+		bool trunning = vm_pid(&t->ve.q, target) > 0 && !startswith(tdisk, "unused");
+		struct guestconf_section *sec = trunning ? guestconf_pending(tgt) : &tgt->main;
+		guestconf_set(sec, tdisk, value);
+		task_log(w, "adding '%s' to VM '%u' config as '%s'%s", newvol, target, tdisk,
+		         trunning ? " (pending until its next start)" : "");
+		r = guest_conf_save(t->env->store, t->env->node, target, tgt, tdigest, err);
+		if (r < 0)
+			task_warn(w,
+			          "volume '%s' belongs to VM %u now but is not in its config: add "
+			          "it with 'qm rescan' or PUT config",
+			          newvol, target);
+	}
+	vm_disk_done(&d);
+	guestconf_free(tgt);
+	store_unlock(tlk);
+	return r;
+}
+
 int
 vm_move_disk_task_run(struct task_worker *w, json_t *params, struct error *err)
 {
 	struct disk_task t = { 0 };
 	int r = disk_task_init(&t, w, params, err);
+	if (json_object_get(params, "target-vmid")) {
+		if (r >= 0)
+			r = reassign_run(&t, params, err);
+		disk_task_done(&t);
+		return r;
+	}
 	struct guestconf *gc = t.gc;
 	const char *digest = t.digest;
 	const char *disk = pstr(params, "disk"), *want_digest = pstr(params, "digest");
@@ -1086,8 +1273,7 @@ static const struct api_schema move_params[] = {
 	  .maximum = 999999999,
 	  .flags = API_F_HAS_MIN | API_F_HAS_MAX,
 	  .optional = true,
-	  .description = "The (unique) ID of the VM (moving a disk to another VM is not "
-	                 "implemented yet)." },
+	  .description = "The (unique) ID of the VM." },
 	{ .name = "disk",
 	  .type = API_T_STRING,
 	  .enums = drive_names_unused,

@@ -848,6 +848,41 @@ dir_clone(const struct storage *s, const struct volname *v, unsigned new_vmid, c
 	return 0;
 }
 
+/* PVE's rename_volume for directories: one rename(2) into images/<target>/ under the next
+ * free name there. A linked clone's backing file is "../<base vmid>/<base>", which stays right
+ * from its new directory. */
+static int
+dir_rename(const struct storage *s, const struct volname *v, unsigned target_vmid,
+           char **ret_volname, struct error *err)
+{
+	if (target_vmid == 0)
+		return error_set_status(err, 400, EINVAL, "invalid VMID");
+	_cleanup_free_ char *path = NULL;
+	int r = dir_path(s, v, NULL, &path, err);
+	if (r < 0)
+		return r;
+	if (access(path, F_OK) < 0)
+		return no_volume(s, v, err);
+	_cleanup_free_ char *dir = storage_image_dir(s, target_vmid);
+	r = mkdir_p(dir, 0755);
+	if (r < 0)
+		return error_errno(err, r, "unable to create '%s'", dir);
+	_cleanup_free_ char *name = NULL;
+	r = dir_find_free_diskname(s, target_vmid, v->format, &name, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *newpath = xasprintf("%s/%s", dir, name);
+	if (renameat2(AT_FDCWD, path, AT_FDCWD, newpath, RENAME_NOREPLACE) < 0) {
+		if (errno == EEXIST)
+			return error_set(err, EEXIST, "target volume '%s' already exists", name);
+		return error_errno(err, -errno, "rename '%s' to '%s' failed", path, newpath);
+	}
+	*ret_volname = v->base_name[0] ? xasprintf("%u/%s/%u/%s", v->base_vmid, v->base_name,
+	                                           target_vmid, name)
+	                               : xasprintf("%u/%s", target_vmid, name);
+	return 0;
+}
+
 /* ---- the type ---- */
 
 static const char *const dir_props[] = {
@@ -886,4 +921,5 @@ const struct storage_type storage_type_dir = {
 	.snapshot_delete = dir_snapshot_delete,
 	.create_base = dir_create_base,
 	.clone = dir_clone,
+	.rename = dir_rename,
 };

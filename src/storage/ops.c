@@ -282,6 +282,44 @@ storage_create_base(const struct storage_config *cfg, const char *volid, char **
 	return 0;
 }
 
+static bool
+can_rename(const struct storage *s, const struct volname *v)
+{
+	/* PVE's rename feature: current VM disk images (qcow2, raw, vmdk), not base volumes */
+	return s->type->rename && v->content == CONTENT_IMAGES && !v->is_base &&
+	       v->format != FORMAT_SUBVOL;
+}
+
+bool
+storage_can_rename(const struct storage_config *cfg, const char *volid)
+{
+	const struct storage *s = NULL;
+	struct volname v;
+	struct error e = { 0 };
+	return storage_resolve(cfg, volid, &s, &v, &e) >= 0 && can_rename(s, &v);
+}
+
+int
+storage_rename(const struct storage_config *cfg, const char *volid, unsigned target_vmid,
+               char **ret_volid, struct error *err)
+{
+	const struct storage *s = NULL;
+	struct volname v;
+	int r = storage_resolve(cfg, volid, &s, &v, err);
+	if (r < 0)
+		return r;
+	if (!can_rename(s, &v))
+		return error_set_status(
+		        err, 400, EOPNOTSUPP,
+		        "Storage does not support moving of this disk to another VM");
+	_cleanup_free_ char *vn = NULL;
+	r = s->type->rename(s, &v, target_vmid, &vn, err);
+	if (r < 0)
+		return r;
+	*ret_volid = xasprintf("%s:%s", s->id, vn);
+	return 0;
+}
+
 int
 storage_clone(const struct storage_config *cfg, const char *volid, unsigned new_vmid,
               char **ret_volid, struct error *err)

@@ -218,6 +218,11 @@ struct storage_type {
 	 * storage; a btrfs snapshot); returns the new volname. */
 	int (*clone)(const struct storage *s, const struct volname *v, unsigned new_vmid,
 	             char **ret_volname, struct error *err);
+	/* Give volume v to target_vmid (PVE's rename_volume): it becomes the next free
+	 * vm-<target>-disk-<n> of its format; a linked clone keeps its base. NULL: the type
+	 * cannot. Returns the new volname. */
+	int (*rename)(const struct storage *s, const struct volname *v, unsigned target_vmid,
+	              char **ret_volname, struct error *err);
 };
 
 /* All types, NULL-terminated. */
@@ -267,6 +272,11 @@ int storage_snapshot_delete(const struct storage_config *cfg, const char *volid,
                             struct error *err);
 int storage_create_base(const struct storage_config *cfg, const char *volid, char **ret_volid,
                         struct error *err);
+/* Give a VM disk to another VM (move_disk target-vmid); 400 "Storage does not support moving
+ * of this disk to another VM" where the type or the volume cannot. */
+int storage_rename(const struct storage_config *cfg, const char *volid, unsigned target_vmid,
+                   char **ret_volid, struct error *err);
+bool storage_can_rename(const struct storage_config *cfg, const char *volid);
 int storage_clone(const struct storage_config *cfg, const char *volid, unsigned new_vmid,
                   char **ret_volid, struct error *err);
 /* Full copy of volid to storage `target_sid` for vmid in format fmt (0 = the target's

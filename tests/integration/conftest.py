@@ -474,8 +474,12 @@ def _wait_task(self, upid, session=None, timeout=30):
     s = session or self.admin()
     node = upid.split(":")[1]
 
+    # a UPID's id may hold characters a request target may not (">" of a disk reassign):
+    # clients percent-encode it, as the CLI and proxmoxer do
+    path = f"/nodes/{node}/tasks/{urllib.parse.quote(upid, safe=':@')}/status"
+
     def stopped():
-        d = s.data("GET", f"/nodes/{node}/tasks/{upid}/status")
+        d = s.data("GET", path)
         return d if d["status"] == "stopped" else None
     return wait_for(stopped, timeout, f"task {upid} to stop")
 

@@ -258,8 +258,8 @@ def test_move_disk_refusals(vm):
             ({"disk": "virtio0", "storage": "nosuch"}, 500, "storage 'nosuch' does not exist"),
             ({"disk": "virtio0", "storage": "local", "format": "qcow2", "digest": "1" * 40}, 500,
              "detected modified configuration - file changed by other user? Try again."),
-            ({"disk": "virtio0", "target-vmid": vmid + 1}, 501,
-             "moving a disk to another VM is not implemented yet")):
+            ({"disk": "virtio0", "target-vmid": vmid + 1}, 500,
+             f"could not find target VM {vmid + 1}")):
         r = vm.s.post(p, params)
         assert (r.status, r.reason) == (status, why), params
     for params, bad in (({"disk": "virtio0"}, {"storage", "target-vmid"}),
@@ -272,6 +272,59 @@ def test_move_disk_refusals(vm):
         assert r.status == 400 and set(r.json()["errors"]) == bad, (params, r.reason)
     assert vm.stored_config(vmid) == before
     vm.s.data("DELETE", "/storage/isoonly")
+
+
+def test_move_disk_to_another_vm(vm):
+    """move_disk with target-vmid (PVE's disk reassign): the volume is renamed to the target,
+    leaves the source and its boot order, and keeps its options and content."""
+    a = vm.create(virtio0="local:1,iothread=1,cache=writeback", boot="order=virtio0")
+    b = vm.create(scsi0="local:1")
+    old = vol(vm.config(a), "virtio0")
+    old_path = local_path(vm, old)
+    with open(old_path, "r+b") as f:
+        f.seek(3 * MIB)
+        f.write(b"berth-reassign-marker")
+    t = move(vm, a, disk="virtio0", **{"target-vmid": b, "target-disk": "virtio1"})
+    assert t["upid"].split(":")[5] == "qmmove"
+    assert t["upid"].split(":")[6] == f"{a}-virtio0>{b}-virtio1"
+    ca, cb = vm.config(a), vm.config(b)
+    assert "virtio0" not in ca and "order=virtio0" not in ca.get("boot", "")
+    new = f"local:{b}/vm-{b}-disk-1.raw"
+    assert cb["virtio1"] == f"{new},cache=writeback,iothread=1,size=1G"
+    assert not os.path.exists(old_path)
+    assert read_image(local_path(vm, new), "raw", 3 * MIB, 21) == b"berth-reassign-marker"
+    # back as an unused disk of the first VM (the target key defaults to the source's)
+    move(vm, b, disk="virtio1", **{"target-vmid": a, "target-disk": "unused0"})
+    assert vm.config(a)["unused0"] == f"local:{a}/vm-{a}-disk-0.raw"
+    assert "virtio1" not in vm.config(b)
+    # refusals, each changing nothing
+    before_a, before_b = vm.stored_config(a), vm.stored_config(b)
+    p = vm.path(a, "/move_disk")
+    for params, why in (
+            ({"disk": "unused0", "target-vmid": b, "target-disk": "scsi0"},
+             f"Target disk key 'scsi0' is already in use for VM '{b}'"),
+            ({"disk": "virtio3", "target-vmid": b},
+             f"Disk 'virtio3' for VM '{a}' does not exist"),
+            ({"disk": "unused0", "target-vmid": b, "target-digest": "1" * 40},
+             f"VM {b}: detected modified configuration - file changed by other user? Try "
+             "again.")):
+        r = vm.s.post(p, params)
+        assert (r.status, r.reason) == (500, why), params
+    assert (vm.stored_config(a), vm.stored_config(b)) == (before_a, before_b)
+    # a destroy frees what the VM got
+    path_b = local_path(vm, vol(vm.config(b), "scsi0"))
+    vm.task("DELETE", vm.path(b, ""))
+    assert not os.path.exists(path_b)
+
+
+def test_move_disk_to_another_vm_refuses_cdroms_and_stale_digests(vm):
+    a = vm.create(virtio0="local:1", ide2="none,media=cdrom")
+    b = vm.create()
+    r = vm.s.post(vm.path(a, "/move_disk"), {"disk": "ide2", "target-vmid": b})
+    assert (r.status, r.reason) == (500, "CD drive contents can't be moved to another VM")
+    r = vm.s.post(vm.path(a, "/move_disk"), {"disk": "virtio0", "target-vmid": b,
+                                              "target-disk": "ide0", "digest": "1" * 40})
+    assert r.status == 500 and r.reason.startswith(f"VM {a}: detected modified"), r.reason
 
 
 def test_failed_move_leaves_nothing(vm):

@@ -10,6 +10,7 @@ import random
 import shutil
 import signal
 import time
+import urllib.parse
 
 import pytest
 
@@ -98,7 +99,8 @@ class VmHost:
         return st
 
     def task_log(self, upid):
-        lines = self.s.data("GET", f"/nodes/{NODE}/tasks/{upid}/log", {"limit": 500})
+        q = urllib.parse.quote(upid, safe=":@")
+        lines = self.s.data("GET", f"/nodes/{NODE}/tasks/{q}/log", {"limit": 500})
         return "\n".join(line["t"] for line in lines)
 
     def create(self, vmid=None, session=None, ok=True, **params):
