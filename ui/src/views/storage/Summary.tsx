@@ -6,6 +6,7 @@ import type { Resource } from '../../state';
 import { RrdGraphs } from '../../components/RrdGraphs';
 import { Facts, Usage, usePoll, type Fact } from '../../components/summary';
 import { ErrorBox } from '../../components/ui';
+import { contentName } from './contentTypes';
 
 interface StorageStatus {
   type: string;
@@ -27,17 +28,6 @@ interface StorageConfig {
 
 const STATUS_MS = 5000;
 
-/** PVE's names for the content types. */
-const CONTENT: Record<string, string> = {
-  images: 'Disk image',
-  rootdir: 'Container',
-  vztmpl: 'Container template',
-  iso: 'ISO image',
-  backup: 'Backup',
-  snippets: 'Snippets',
-  import: 'Import',
-};
-
 const TYPES: Record<string, string> = { dir: 'Directory', btrfs: 'BTRFS', lvm: 'LVM', lvmthin: 'LVM-Thin', zfspool: 'ZFS', nfs: 'NFS', cifs: 'SMB/CIFS' };
 
 const yesNo = (v?: number) => (v === undefined ? undefined : v ? 'Yes' : 'No');
@@ -50,7 +40,7 @@ const FACTS: Fact<StorageStatus & { config?: StorageConfig }>[] = [
       s.content
         .split(',')
         .filter(Boolean)
-        .map((c) => CONTENT[c] ?? c)
+        .map(contentName)
         .join(', '),
   },
   { label: 'Path', value: (s) => s.config?.path },

@@ -2,23 +2,30 @@
 // and (for the uploadable ones) the file names the API accepts.
 export interface ContentType {
   id: string;
+  /** the heading of its group in the content browser */
   label: string;
+  /** PVE's name for the type (its format_content_types), as the summary lists them */
+  name: string;
   /** file name endings the upload route accepts (the picker's `accept`); absent: no upload */
   accept?: string[];
 }
 
 export const CONTENT_TYPES: ContentType[] = [
-  { id: 'iso', label: 'ISO images', accept: ['.iso', '.img'] },
-  { id: 'vztmpl', label: 'CT templates', accept: ['.tar', '.tar.gz', '.tgz', '.tar.xz', '.tar.zst', '.tar.bz2'] },
-  { id: 'import', label: 'Import', accept: ['.ova', '.qcow2', '.raw', '.vmdk'] },
-  { id: 'images', label: 'VM disks' },
-  { id: 'rootdir', label: 'CT volumes' },
-  { id: 'backup', label: 'Backups' },
-  { id: 'snippets', label: 'Snippets' },
+  { id: 'iso', label: 'ISO images', name: 'ISO image', accept: ['.iso', '.img'] },
+  { id: 'vztmpl', label: 'CT templates', name: 'Container template', accept: ['.tar', '.tar.gz', '.tgz', '.tar.xz', '.tar.zst', '.tar.bz2'] },
+  { id: 'import', label: 'Import', name: 'Import', accept: ['.ova', '.qcow2', '.raw', '.vmdk'] },
+  { id: 'images', label: 'VM disks', name: 'Disk image' },
+  { id: 'rootdir', label: 'CT volumes', name: 'Container' },
+  { id: 'backup', label: 'Backups', name: 'Backup' },
+  { id: 'snippets', label: 'Snippets', name: 'Snippets' },
 ];
 
 export function contentLabel(id: string): string {
   return CONTENT_TYPES.find((c) => c.id === id)?.label ?? id;
+}
+
+export function contentName(id: string): string {
+  return CONTENT_TYPES.find((c) => c.id === id)?.name ?? id;
 }
 
 /** The storage's `content` list ("iso,vztmpl,images"), in PVE's order. */
