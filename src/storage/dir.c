@@ -803,6 +803,29 @@ dir_create_base(const struct storage *s, const struct volname *v, char **ret_vol
 	return 0;
 }
 
+/* For clone and rename: the path of existing volume v, and a free name (and path) for a new
+ * volume of vmid in fmt, its images/<vmid>/ created. */
+static int
+existing_and_new(const struct storage *s, const struct volname *v, unsigned vmid,
+                 enum volume_format fmt, char **ret_path, char **ret_name, char **ret_newpath,
+                 struct error *err)
+{
+	int r = dir_path(s, v, NULL, ret_path, err);
+	if (r < 0)
+		return r;
+	if (access(*ret_path, F_OK) < 0)
+		return no_volume(s, v, err);
+	_cleanup_free_ char *dir = storage_image_dir(s, vmid);
+	r = mkdir_p(dir, 0755);
+	if (r < 0)
+		return error_errno(err, r, "unable to create '%s'", dir);
+	r = dir_find_free_diskname(s, vmid, fmt, ret_name, err);
+	if (r < 0)
+		return r;
+	*ret_newpath = xasprintf("%s/%s", dir, *ret_name);
+	return 0;
+}
+
 int
 dir_clone(const struct storage *s, const struct volname *v, unsigned new_vmid, char **ret_volname,
           struct error *err)
@@ -817,22 +840,10 @@ dir_clone(const struct storage *s, const struct volname *v, unsigned new_vmid, c
 		return error_set_status(err, 400, EINVAL, "clone_image only works on base images");
 	if (new_vmid == 0)
 		return error_set_status(err, 400, EINVAL, "invalid VMID");
-	_cleanup_free_ char *path = NULL;
-	int r = dir_path(s, v, NULL, &path, err);
+	_cleanup_free_ char *path = NULL, *name = NULL, *newpath = NULL;
+	int r = existing_and_new(s, v, new_vmid, FORMAT_QCOW2, &path, &name, &newpath, err);
 	if (r < 0)
 		return r;
-	if (access(path, F_OK) < 0)
-		return no_volume(s, v, err);
-
-	_cleanup_free_ char *dir = storage_image_dir(s, new_vmid);
-	r = mkdir_p(dir, 0755);
-	if (r < 0)
-		return error_errno(err, r, "unable to create '%s'", dir);
-	_cleanup_free_ char *name = NULL;
-	r = dir_find_free_diskname(s, new_vmid, FORMAT_QCOW2, &name, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *newpath = xasprintf("%s/%s", dir, name);
 	int fd = open(newpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd < 0)
 		return error_errno(err, negative_errno(), "unable to create '%s'", newpath);
@@ -857,21 +868,10 @@ dir_rename(const struct storage *s, const struct volname *v, unsigned target_vmi
 {
 	if (target_vmid == 0)
 		return error_set_status(err, 400, EINVAL, "invalid VMID");
-	_cleanup_free_ char *path = NULL;
-	int r = dir_path(s, v, NULL, &path, err);
+	_cleanup_free_ char *path = NULL, *name = NULL, *newpath = NULL;
+	int r = existing_and_new(s, v, target_vmid, v->format, &path, &name, &newpath, err);
 	if (r < 0)
 		return r;
-	if (access(path, F_OK) < 0)
-		return no_volume(s, v, err);
-	_cleanup_free_ char *dir = storage_image_dir(s, target_vmid);
-	r = mkdir_p(dir, 0755);
-	if (r < 0)
-		return error_errno(err, r, "unable to create '%s'", dir);
-	_cleanup_free_ char *name = NULL;
-	r = dir_find_free_diskname(s, target_vmid, v->format, &name, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *newpath = xasprintf("%s/%s", dir, name);
 	if (renameat2(AT_FDCWD, path, AT_FDCWD, newpath, RENAME_NOREPLACE) < 0) {
 		if (errno == EEXIST)
 			return error_set(err, EEXIST, "target volume '%s' already exists", name);
