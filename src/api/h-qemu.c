@@ -937,16 +937,16 @@ config_task_start(struct api_call *c, const struct api_schema *own)
 {
 	unsigned vmid = vmid_param(c);
 	char digest[STORE_DIGEST_LEN + 1];
-	_cleanup_(guestconf_freep) struct guestconf *gc = load_vm(c, digest);
-	if (!gc)
-		return -ENOENT;
-	int r = api_digest_check(c, digest);
-	if (r < 0)
-		return r;
-	if (!param_bool(c->params, "skiplock", false) && guest_check_lock(gc, &c->err) < 0)
-		return -EBUSY;
 	struct update_req u;
-	if ((r = update_req_parse(c, own, &u)) >= 0)
+	_cleanup_(guestconf_freep) struct guestconf *gc = NULL;
+	int r = update_req_parse(c, own, &u);
+	if (r >= 0 && !(gc = load_vm(c, digest)))
+		r = -ENOENT;
+	if (r >= 0)
+		r = api_digest_check(c, digest);
+	if (r >= 0 && !param_bool(c->params, "skiplock", false))
+		r = guest_check_lock(gc, &c->err);
+	if (r >= 0)
 		r = apply_update(c, vmid, gc, running_pid(c, vmid) > 0, true, u.sets, u.del, u.rev);
 	update_req_done(&u);
 	if (r < 0)
