@@ -2,7 +2,7 @@
 // change its password, give it PVEVMUser on /vms, add an API token without privilege
 // separation and read its one-time secret (printed as TOKEN_SECRET=… for the test to use).
 // ACCESS_STEP=remove: remove the token, then the user. Inputs: ACCESS_USER (name@pve).
-import { check, env, login, scenario, shot } from './lib.mjs';
+import { apiGet, check, env, login, scenario, shot } from './lib.mjs';
 
 const userid = process.env.ACCESS_USER ?? 'uitest@pve';
 const name = userid.split('@')[0];
@@ -10,12 +10,6 @@ const token = 'ci';
 const full = `${userid}!${token}`;
 const step = process.env.ACCESS_STEP ?? 'create';
 
-const apiGet = (page, path) =>
-  page.evaluate(async (p) => {
-    const r = await fetch('/api2/json' + p);
-    if (!r.ok) throw new Error(`${p}: ${r.status} ${r.statusText}`);
-    return (await r.json()).data;
-  }, path);
 
 async function confirm(page, title) {
   const d = page.getByRole('dialog', { name: title });

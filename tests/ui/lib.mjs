@@ -23,6 +23,14 @@ export function check(cond, what) {
   console.log(`ok: ${what}`);
 }
 
+/** The API as this page's session sees it (ticket cookie), for checking outcomes. */
+export const apiGet = (page, path) =>
+  page.evaluate(async (p) => {
+    const r = await fetch('/api2/json' + p);
+    if (!r.ok) throw new Error(`${p}: ${r.status} ${r.statusText}`);
+    return (await r.json()).data;
+  }, path);
+
 /** Wait until fn() is true, polling every 250 ms; throws "timed out: what" after ms. */
 export async function until(fn, what, ms = 40_000) {
   const end = Date.now() + ms;

@@ -3,20 +3,13 @@
 // by the API); remove it with confirmation (gone from both); a wrong file extension shows
 // the API's status line. Inputs: BERTH_ISO (a bootable ISO), BERTH_BAD_FILE (not an ISO).
 import { basename } from 'node:path';
-import { check, env, login, scenario, shot } from './lib.mjs';
+import { apiGet, check, env, login, scenario, shot } from './lib.mjs';
 
 const iso = process.env.BERTH_ISO;
 const bad = process.env.BERTH_BAD_FILE;
 const storage = 'local';
 const volid = `${storage}:iso/${basename(iso)}`;
 
-/** The API as this page's session sees it (ticket cookie), for checking outcomes. */
-const apiGet = (page, path) =>
-  page.evaluate(async (p) => {
-    const r = await fetch('/api2/json' + p);
-    if (!r.ok) throw new Error(`${p}: ${r.status} ${r.statusText}`);
-    return (await r.json()).data;
-  }, path);
 const listed = async (page) =>
   (await apiGet(page, `/nodes/${env.node}/storage/${storage}/content?content=iso`)).map((v) => v.volid);
 
