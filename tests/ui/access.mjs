@@ -2,7 +2,7 @@
 // change its password, give it PVEVMUser on /vms, add an API token without privilege
 // separation and read its one-time secret (printed as TOKEN_SECRET=… for the test to use).
 // ACCESS_STEP=remove: remove the token, then the user. Inputs: ACCESS_USER (name@pve).
-import { apiGet, check, env, login, scenario, shot } from './lib.mjs';
+import { apiGet, check, checkSoon, chooseTheme, env, login, scenario, shot } from './lib.mjs';
 
 const userid = process.env.ACCESS_USER ?? 'uitest@pve';
 const name = userid.split('@')[0];
@@ -22,7 +22,7 @@ async function create(page) {
   await page.getByRole('navigation', { name: 'Resources' }).getByRole('link', { name: 'Permissions' }).click();
   const users = page.getByRole('table', { name: 'Users' });
   await users.getByText(env.user.split('@')[0]).first().waitFor();
-  check(page.url().endsWith('#/access/users'), 'the tree link opens the Users tab');
+  await checkSoon(() => page.url().endsWith('#/access/users'), 'the tree link opens the Users tab');
 
   // ---- a user ----
   await page.getByRole('button', { name: 'Add user' }).click();
@@ -38,15 +38,19 @@ async function create(page) {
   // the API's per-field error shows next to the field, the status line under the form
   const nameErr = d.locator('#err-userid');
   await nameErr.waitFor();
-  check((await d.getByRole('alert').textContent()).startsWith('400'), 'a bad user name: the status line, and...');
-  check((await d.getByLabel('User name').getAttribute('aria-invalid')) === 'true', `...the field is marked, with "${await nameErr.textContent()}"`);
+  await checkSoon(async () => (await d.getByRole('alert').textContent()).startsWith('400'), 'a bad user name: the status line, and...');
+  let nameErrText = '';
+  await checkSoon(
+    async () => (await d.getByLabel('User name').getAttribute('aria-invalid')) === 'true' && ((nameErrText = await nameErr.textContent()), true),
+    () => `...the field is marked, with "${nameErrText}"`,
+  );
   await shot(page, 'access-user-error');
   await d.getByLabel('User name').fill(name);
   await d.getByRole('button', { name: 'Add' }).click();
   await d.waitFor({ state: 'detached' });
   const row = users.locator(`tr[data-key="${userid}"]`);
   await row.waitFor();
-  check((await row.textContent()).includes('ui@example.com'), 'the new user is listed with its e-mail');
+  await checkSoon(async () => (await row.textContent()).includes('ui@example.com'), 'the new user is listed with its e-mail');
   check((await apiGet(page, '/access/users')).some((u) => u.userid === userid && u.firstname === 'Ui'), 'the API has the user');
   await shot(page, 'access-users');
 
@@ -70,7 +74,7 @@ async function create(page) {
   await d.getByLabel('Path', { exact: true }).fill('/vms');
   await d.getByLabel('User', { exact: true }).selectOption(userid);
   await d.getByLabel('Role', { exact: true }).selectOption('PVEVMUser');
-  check(await d.getByLabel('Propagate to paths below').isChecked(), 'propagate is on by default');
+  await checkSoon(() => d.getByLabel('Propagate to paths below').isChecked(), 'propagate is on by default');
   await d.getByRole('button', { name: 'Add' }).click();
   await d.waitFor({ state: 'detached' });
   await acl.locator(`tr[data-key="/vms user ${userid} PVEVMUser"]`).waitFor();
@@ -90,26 +94,26 @@ async function create(page) {
   await d.getByRole('button', { name: 'Add' }).click();
   const secretDialog = page.getByRole('dialog', { name: 'API token secret' });
   await secretDialog.waitFor();
-  const shownId = await secretDialog.getByLabel('Token ID', { exact: true }).inputValue();
-  const secret = await secretDialog.getByLabel('Secret', { exact: true }).inputValue();
-  check(shownId === full, `the dialog names the token (${shownId})`);
-  check(/^[0-9a-f-]{36}$/.test(secret), 'the secret is shown (a UUID)');
-  check((await secretDialog.getByRole('note').textContent()).includes('only this once'), 'with the warning that it is shown once');
+  let shownId = '';
+  let secret = '';
+  await checkSoon(async () => (shownId = await secretDialog.getByLabel('Token ID', { exact: true }).inputValue()) === full, () => `the dialog names the token (${shownId})`);
+  await checkSoon(async () => /^[0-9a-f-]{36}$/.test((secret = await secretDialog.getByLabel('Secret', { exact: true }).inputValue())), 'the secret is shown (a UUID)');
+  await checkSoon(async () => (await secretDialog.getByRole('note').textContent()).includes('only this once'), 'with the warning that it is shown once');
   await secretDialog.getByRole('button', { name: 'Copy secret' }).click();
   await shot(page, 'access-token-secret');
   await secretDialog.getByRole('button', { name: 'Done' }).click();
   const trow = page.getByRole('table', { name: 'API tokens' }).locator(`tr[data-key="${full}"]`);
   await trow.waitFor();
-  check((await trow.textContent()).includes('made by the UI test'), 'the token is listed with its comment');
-  check(!(await page.content()).includes(secret), 'the secret is gone from the page once the dialog is closed');
+  await checkSoon(async () => (await trow.textContent()).includes('made by the UI test'), 'the token is listed with its comment');
+  // the row may have been listed before Done was clicked: poll until the dialog's re-render
+  await checkSoon(async () => !(await page.content()).includes(secret), 'the secret is gone from the page once the dialog is closed');
   console.log(`TOKEN_SECRET=${secret}`);
 
   // ---- roles, in dark mode ----
   await page.getByRole('tab', { name: 'Roles' }).click();
   await page.getByRole('table', { name: 'Roles' }).getByText('PVEVMUser').waitFor();
-  const toggle = page.locator('button.theme');
-  for (let i = 0; i < 3 && (await toggle.getAttribute('data-theme-choice')) !== 'dark'; i++) await toggle.click();
-  check((await page.evaluate(() => document.documentElement.dataset.theme)) === 'dark', 'dark mode');
+  await chooseTheme(page, 'dark');
+  await checkSoon(async () => (await page.evaluate(() => document.documentElement.dataset.theme)) === 'dark', 'dark mode');
   await shot(page, 'access-roles-dark');
   await page.getByRole('tab', { name: 'API Tokens' }).click();
   await trow.waitFor();
@@ -123,11 +127,15 @@ async function create(page) {
   await page.getByRole('tab', { name: 'Users' }).click();
   await page.getByRole('table', { name: 'Users' }).locator(`tr[data-key="${userid}"]`).waitFor();
   await shot(page, 'access-users-phone-dark');
-  const overflow = await page.evaluate(() => {
-    const m = document.querySelector('main.content');
-    return m.scrollWidth - m.clientWidth;
-  });
-  check(overflow <= 1, `the content does not scroll sideways on a phone (${overflow}px)`);
+  let overflow;
+  await checkSoon(
+    async () =>
+      (overflow = await page.evaluate(() => {
+        const m = document.querySelector('main.content');
+        return m.scrollWidth - m.clientWidth;
+      })) <= 1,
+    () => `the content does not scroll sideways on a phone (${overflow}px)`,
+  );
   await page.getByRole('button', { name: 'Add user' }).click();
   await shot(page, 'access-add-user-phone-dark');
 }

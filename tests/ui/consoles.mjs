@@ -4,15 +4,15 @@
 //     phone, cleanup when the tab is left; a stopped CT shows "not running" and Start works.
 //   CONSOLE_PART=vm: a booted VM's display through noVNC (the canvas shows what the API's
 //     screenshot shows), its serial socket in xterm.js, and the display in a popup.
-import { check, env, login, scenario, shot, until } from './lib.mjs';
+import { check, checkSoon, chooseTheme, env, login, scenario, shot, until } from './lib.mjs';
 import { canvasColours, compareWithScreenshot, controls, focusIsIn, frame, gettyLogin, run, waitRow, waitState } from './console-lib.mjs';
 
 const part = process.env.CONSOLE_PART;
 
 async function setTheme(page, want) {
   const toggle = page.locator('button.theme');
-  for (let i = 0; i < 3 && (await toggle.getAttribute('data-theme-choice')) !== want; i++) await toggle.click();
-  check((await toggle.getAttribute('data-theme-choice')) === want, `theme ${want} chosen`);
+  await chooseTheme(page, want);
+  await checkSoon(async () => (await toggle.getAttribute('data-theme-choice')) === want, `theme ${want} chosen`);
 }
 
 async function openPopup(page) {
@@ -33,7 +33,7 @@ async function containers(page) {
 
   await page.goto(`${env.url}/#/lxc/${ct}/console`);
   await waitState(page, 'connected');
-  check((await controls(page).getByRole('status').textContent()) === 'Connected', 'the toolbar says Connected');
+  await checkSoon(async () => (await controls(page).getByRole('status').textContent()) === 'Connected', 'the toolbar says Connected');
   await until(() => focusIsIn(page, '.console-screen .xterm'), 'keyboard focus is in the terminal', 5_000);
   check(true, 'keyboard focus is in the terminal');
 
@@ -48,21 +48,22 @@ async function containers(page) {
   await setTheme(page, 'light');
   const light = await fg();
   await setTheme(page, 'dark');
-  const dark = await fg();
-  check(light !== dark, `the terminal's text colour follows the theme (${light} → ${dark})`);
+  let dark = light;
+  // xterm.js repaints with the new palette on its next frame
+  await checkSoon(async () => (dark = await fg()) !== light, () => `the terminal's text colour follows the theme (${light} → ${dark})`);
   await shot(page, 'console-ct-dark');
   await setTheme(page, 'light');
 
   // a window of its own; the tab lets go of the console
   const popup = await openPopup(page);
-  check(popup.url().includes(`#/console/lxc/${ct}/term`), `the popup shows #/console/lxc/${ct}/term`);
+  await checkSoon(() => popup.url().includes(`#/console/lxc/${ct}/term`), `the popup shows #/console/lxc/${ct}/term`);
   await waitState(popup, 'connected');
   check((await popup.getByRole('navigation', { name: 'Resources' }).count()) === 0, 'the popup has nothing but the console');
   await run(popup, 'echo popup-$((6*7))');
   await waitRow(popup, (r) => r === 'popup-42', 'the popup reaches the same shell');
   await shot(popup, 'console-ct-popup');
   await waitState(page, 'detached', 5_000);
-  check(await page.getByText('This console is open in another window.').isVisible(), 'the tab says the console is elsewhere');
+  await checkSoon(() => page.getByText('This console is open in another window.').isVisible(), 'the tab says the console is elsewhere');
   await popup.close();
   await page.getByRole('button', { name: 'Connect here' }).click();
   await waitState(page, 'connected');
@@ -71,20 +72,26 @@ async function containers(page) {
   // a phone
   await page.setViewportSize({ width: 390, height: 780 });
   await page.waitForTimeout(300);
-  const fits = await page.evaluate(() => {
-    const f = document.querySelector('.console-frame').getBoundingClientRect();
-    const m = document.querySelector('main').getBoundingClientRect();
-    return { ok: f.left >= m.left && f.right <= m.right + 0.5, f: [f.left, f.right], m: [m.left, m.right] };
-  });
-  check(fits.ok, `the console fits the content area on a phone (${fits.f} within ${fits.m})`);
-  check(await page.locator('.console-screen .xterm').isVisible(), 'the terminal shows on a phone');
-  check(await controls(page).getByRole('button', { name: 'Reconnect' }).isVisible(), 'its controls are reachable on a phone');
+  let fits = {};
+  // the terminal refits to the new width on its next frames: poll, the sleep is no guarantee
+  await checkSoon(
+    async () =>
+      (fits = await page.evaluate(() => {
+        const f = document.querySelector('.console-frame').getBoundingClientRect();
+        const m = document.querySelector('main').getBoundingClientRect();
+        return { ok: f.left >= m.left && f.right <= m.right + 0.5, f: [f.left, f.right], m: [m.left, m.right] };
+      })).ok,
+    () => `the console fits the content area on a phone (${fits.f} within ${fits.m})`,
+  );
+  await checkSoon(() => page.locator('.console-screen .xterm').isVisible(), 'the terminal shows on a phone');
+  await checkSoon(() => controls(page).getByRole('button', { name: 'Reconnect' }).isVisible(), 'its controls are reachable on a phone');
   await shot(page, 'console-ct-phone');
   await page.setViewportSize({ width: 1280, height: 800 });
 
   // leaving the tab ends the session: no console task of this CT keeps running
   await page.getByRole('tab', { name: 'Summary' }).click();
-  check((await page.locator('.xterm').count()) === 0, 'the terminal is gone with the tab');
+  // the tab's click re-renders the page a moment later: poll until the terminal is unmounted
+  await checkSoon(async () => (await page.locator('.xterm').count()) === 0, 'the terminal is gone with the tab');
   const end = Date.now() + 15_000;
   let open = -1;
   while (Date.now() < end) {
@@ -104,8 +111,8 @@ async function containers(page) {
   // a stopped CT: said plainly, with Start; starting it connects the console
   await page.goto(`${env.url}/#/lxc/${stopped}/console`);
   await waitState(page, 'notrunning');
-  check(await frame(page).getByText(`CT ${stopped} is not running.`).isVisible(), 'a stopped CT shows "not running"');
-  check(await controls(page).getByRole('button', { name: 'Reconnect' }).isDisabled(), 'Reconnect is disabled while it is stopped');
+  await checkSoon(() => frame(page).getByText(`CT ${stopped} is not running.`).isVisible(), 'a stopped CT shows "not running"');
+  await checkSoon(() => controls(page).getByRole('button', { name: 'Reconnect' }).isDisabled(), 'Reconnect is disabled while it is stopped');
   await shot(page, 'console-ct-stopped');
   await frame(page).getByRole('button', { name: 'Start' }).click();
   await waitState(page, 'connected', 60_000);
@@ -118,8 +125,8 @@ async function vms(page) {
   await page.goto(`${env.url}/#/qemu/${vmid}/console`);
   await waitState(page, 'connected', 60_000);
   const modes = controls(page).getByRole('group', { name: 'Console type' });
-  check((await modes.getByRole('button', { name: 'Display' }).getAttribute('aria-pressed')) === 'true', 'the display is the default');
-  check(await controls(page).getByRole('button', { name: 'Ctrl-Alt-Del' }).isEnabled(), 'Ctrl-Alt-Del is offered');
+  await checkSoon(async () => (await modes.getByRole('button', { name: 'Display' }).getAttribute('aria-pressed')) === 'true', 'the display is the default');
+  await checkSoon(() => controls(page).getByRole('button', { name: 'Ctrl-Alt-Del' }).isEnabled(), 'Ctrl-Alt-Del is offered');
   await until(() => focusIsIn(page, '.console-screen'), 'keyboard focus is on the display', 5_000);
   check(true, 'keyboard focus is on the display');
 
@@ -144,7 +151,7 @@ async function vms(page) {
   // the serial socket in xterm.js: the test guest keeps a root shell there
   await modes.getByRole('button', { name: 'Serial' }).click();
   await waitState(page, 'connected', 30_000);
-  check((await frame(page).getAttribute('data-mode')) === 'serial', 'serial mode');
+  await checkSoon(async () => (await frame(page).getAttribute('data-mode')) === 'serial', 'serial mode');
   await until(() => focusIsIn(page, '.console-screen .xterm'), 'keyboard focus is in the serial terminal', 5_000);
   check(true, 'keyboard focus is in the serial terminal');
   await page.keyboard.press('Enter');
@@ -160,7 +167,7 @@ async function vms(page) {
   await modes.getByRole('button', { name: 'Display' }).click();
   await waitState(page, 'connected', 30_000);
   const popup = await openPopup(page);
-  check(popup.url().includes(`#/console/qemu/${vmid}/vnc`), `the popup shows #/console/qemu/${vmid}/vnc`);
+  await checkSoon(() => popup.url().includes(`#/console/qemu/${vmid}/vnc`), `the popup shows #/console/qemu/${vmid}/vnc`);
   await waitState(popup, 'connected', 30_000);
   let pc = 0;
   for (let i = 0; i < 30 && pc < 2; i++) {

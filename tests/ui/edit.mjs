@@ -3,7 +3,7 @@
 // change made elsewhere meanwhile makes the dialog show the API's digest refusal; a value
 // the API refuses shows its error next to the field. The API checks are in
 // tests/integration/test_ui_wizards.py.
-import { check, env, login, scenario, shot } from './lib.mjs';
+import { check, checkSoon, chooseTheme, env, login, scenario, shot } from './lib.mjs';
 
 const VMID = process.env.EDIT_VMID;
 
@@ -43,16 +43,16 @@ await scenario('edit', async (page) => {
   await login(page);
   await page.goto(`${env.url}/#/lxc/${VMID}/hardware`);
   await row(page, 'Memory').waitFor();
-  check((await page.locator('section.guest').getAttribute('data-status')) === 'running', 'the CT runs');
+  await checkSoon(async () => (await page.locator('section.guest').getAttribute('data-status')) === 'running', 'the CT runs');
 
   // memory: applied live, no pending mark
   let d = await edit(page, 'Memory');
-  check((await d.getByLabel('Memory (MiB)').inputValue()) === '512', 'the dialog shows the current memory');
+  await checkSoon(async () => (await d.getByLabel('Memory (MiB)').inputValue()) === '512', 'the dialog shows the current memory');
   await d.getByLabel('Memory (MiB)').fill('384');
   await d.getByRole('button', { name: 'OK' }).click();
   await closed(page);
   await row(page, 'Memory').filter({ hasText: '384 MiB' }).waitFor();
-  check(!(await row(page, 'Memory').getAttribute('class')).includes('has-pending'), 'memory of a running CT changes at once (not pending)');
+  await checkSoon(async () => !(await row(page, 'Memory').getAttribute('class')).includes('has-pending'), 'memory of a running CT changes at once (not pending)');
 
   // cores: pending until the CT stops
   d = await edit(page, 'Cores');
@@ -61,31 +61,30 @@ await scenario('edit', async (page) => {
   await closed(page);
   const cores = row(page, 'Cores');
   await cores.locator('.pending-tag').waitFor();
-  check((await cores.getAttribute('class')).includes('has-pending'), 'cores is marked pending');
-  check((await cores.locator('.new').textContent()).includes('2'), 'the pending row shows the new value');
+  await checkSoon(async () => (await cores.getAttribute('class')).includes('has-pending'), 'cores is marked pending');
+  await checkSoon(async () => (await cores.locator('.new').textContent()).includes('2'), 'the pending row shows the new value');
   await page.getByRole('status').filter({ hasText: 'pending' }).first().waitFor();
 
   // a new NIC: pending too
   await page.getByRole('button', { name: 'Add: Network device' }).click();
   d = page.getByRole('dialog');
-  check((await d.getByLabel('Name', { exact: true }).inputValue()).startsWith('eth'), 'the new NIC gets a name');
+  await checkSoon(async () => (await d.getByLabel('Name', { exact: true }).inputValue()).startsWith('eth'), 'the new NIC gets a name');
   await d.getByLabel('IPv4', { exact: true }).selectOption('static');
   await d.getByLabel('IPv4/CIDR').fill('10.98.0.7/24');
   await d.getByRole('button', { name: 'Add' }).click();
   await closed(page);
   const nic = page.locator('table.config-table tr.has-pending').filter({ hasText: 'Network device (net' });
   await nic.waitFor();
-  check((await nic.textContent()).includes('ip=10.98.0.7/24'), 'the new NIC is shown pending with its address');
+  await checkSoon(async () => (await nic.textContent()).includes('ip=10.98.0.7/24'), 'the new NIC is shown pending with its address');
   await shot(page, 'edit-ct-hardware-pending');
 
   // dark mode and a phone
-  const toggle = page.locator('button.theme');
-  for (let i = 0; i < 3 && (await toggle.getAttribute('data-theme-choice')) !== 'dark'; i++) await toggle.click();
+  await chooseTheme(page, 'dark');
   await shot(page, 'edit-ct-hardware-pending-dark');
   await page.setViewportSize({ width: 390, height: 844 });
   await shot(page, 'edit-ct-hardware-phone-dark');
   await page.setViewportSize({ width: 1280, height: 800 });
-  for (let i = 0; i < 3 && (await toggle.getAttribute('data-theme-choice')) !== 'light'; i++) await toggle.click();
+  await chooseTheme(page, 'light');
 
   // revert both
   await page.getByRole('button', { name: 'Revert Cores' }).click();
@@ -103,8 +102,11 @@ await scenario('edit', async (page) => {
   await d.getByRole('button', { name: 'OK' }).click();
   const alert = d.getByRole('alert');
   await alert.waitFor();
-  const text = await alert.textContent();
-  check(/^\d{3} /.test(text) && text.includes('detected modified configuration'), `the dialog shows the API's refusal: ${text.split('\n')[0]}`);
+  let text = '';
+  await checkSoon(
+    async () => /^\d{3} /.test((text = await alert.textContent())) && text.includes('detected modified configuration'),
+    () => `the dialog shows the API's refusal: ${text.split('\n')[0]}`,
+  );
   await shot(page, 'edit-ct-digest-conflict');
   await d.getByRole('button', { name: 'Cancel' }).click();
   await closed(page);
@@ -117,15 +119,18 @@ await scenario('edit', async (page) => {
   await d.getByRole('button', { name: 'OK' }).click();
   await closed(page);
   await row(page, 'Hostname').filter({ hasText: 'ui-edited' }).waitFor();
-  check(!(await row(page, 'Hostname').getAttribute('class')).includes('has-pending'), 'the hostname of a running CT changes at once');
+  await checkSoon(async () => !(await row(page, 'Hostname').getAttribute('class')).includes('has-pending'), 'the hostname of a running CT changes at once');
   d = await edit(page, 'Features');
   await d.getByLabel('Features').fill('bogus=1');
   await d.getByRole('button', { name: 'OK' }).click();
   await d.getByRole('alert').waitFor();
-  const fieldError = await d.locator('.field-error').textContent().catch(() => '');
-  const status = (await d.getByRole('alert').textContent()).split('\n')[0];
-  check(/^4\d\d /.test(status), `a bad feature is refused with the status line (${status})`);
-  check(fieldError.length > 0, `... and the error next to the field (${fieldError})`);
+  let status = '';
+  let fieldError = '';
+  await checkSoon(async () => /^4\d\d /.test((status = (await d.getByRole('alert').textContent()).split('\n')[0])), () => `a bad feature is refused with the status line (${status})`);
+  await checkSoon(
+    async () => (fieldError = await d.locator('.field-error').textContent({ timeout: 1_000 }).catch(() => '')).length > 0,
+    () => `... and the error next to the field (${fieldError})`,
+  );
   await shot(page, 'edit-ct-options-error');
   await d.getByRole('button', { name: 'Cancel' }).click();
   await closed(page);

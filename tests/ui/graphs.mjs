@@ -3,7 +3,7 @@
 // the timeframe; dark mode; a phone's width.
 // Inputs: BERTH_VMID (a running container), BERTH_STORAGE, BERTH_LIMITED_USER and
 // BERTH_LIMITED_PASSWORD (a user who may see the container but not the node).
-import { check, env, login, newPage, scenario, shot, until } from './lib.mjs';
+import { check, checkSoon, chooseTheme, env, login, newPage, scenario, shot, until } from './lib.mjs';
 
 const vmid = process.env.BERTH_VMID;
 const storage = process.env.BERTH_STORAGE ?? 'local';
@@ -24,23 +24,29 @@ async function chart(page, title) {
 async function checkChart(page, title, series, { data = true } = {}) {
   const c = await chart(page, title);
   await until(async () => (await c.fig.locator('canvas').count()) > 0, `${title}: a canvas is drawn`);
-  const w = await c.fig.locator('canvas').first().evaluate((cv) => cv.width);
-  check(w > 100, `${title}: the canvas is ${w} px wide`);
-  const names = await c.legend.locator('.name').allTextContents();
-  check(series.every((s) => names.includes(s)), `${title}: the legend names ${series.join(', ')} (${names.join(', ')})`);
+  let w = 0;
+  await checkSoon(async () => (w = await c.fig.locator('canvas').first().evaluate((cv) => cv.width)) > 100, () => `${title}: the canvas is ${w} px wide`);
+  let names = [];
+  await checkSoon(
+    async () => {
+      names = await c.legend.locator('.name').allTextContents();
+      return series.every((s) => names.includes(s));
+    },
+    () => `${title}: the legend names ${series.join(', ')} (${names.join(', ')})`,
+  );
   if (data) {
     await until(async () => !(await c.legend.locator('.value').allTextContents()).every((v) => v === '–'), `${title}: the legend shows values from rrddata`);
     const vals = await c.legend.locator('.value').allTextContents();
     check(true, `${title}: values ${vals.join(', ')}`);
-    check((await c.fig.locator('.chart-empty').count()) === 0, `${title}: no "no data" note`);
+    await checkSoon(async () => (await c.fig.locator('.chart-empty').count()) === 0, `${title}: no "no data" note`);
   }
   return c;
 }
 
 async function setTheme(page, want) {
   const toggle = page.locator('button.theme');
-  for (let i = 0; i < 3 && (await toggle.getAttribute('data-theme-choice')) !== want; i++) await toggle.click();
-  check((await toggle.getAttribute('data-theme-choice')) === want, `theme ${want} chosen`);
+  await chooseTheme(page, want);
+  await checkSoon(async () => (await toggle.getAttribute('data-theme-choice')) === want, `theme ${want} chosen`);
 }
 
 const lum = (c) => c.match(/\d+/g).slice(0, 3).reduce((a, b) => a + +b, 0);
@@ -57,9 +63,12 @@ async function nodePage(page) {
   const usage = page.getByRole('region', { name: 'Usage' });
   const mem = usage.getByRole('meter', { name: /^Memory usage:/ });
   await mem.waitFor();
-  const label = await mem.getAttribute('aria-label');
-  check(/\d+(\.\d+)?% \(\d[\d.]* [KMGT]iB of \d[\d.]* [KMGT]iB\)/.test(label), `the node shows its memory (${label})`);
-  check(Number(await mem.getAttribute('aria-valuenow')) > 0, 'the memory meter is filled');
+  let label = '';
+  await checkSoon(
+    async () => /\d+(\.\d+)?% \(\d[\d.]* [KMGT]iB of \d[\d.]* [KMGT]iB\)/.test((label = await mem.getAttribute('aria-label'))),
+    () => `the node shows its memory (${label})`,
+  );
+  await checkSoon(async () => Number(await mem.getAttribute('aria-valuenow')) > 0, 'the memory meter is filled');
 }
 
 async function storagePage(page) {
@@ -67,14 +76,14 @@ async function storagePage(page) {
   const region = page.getByRole('region', { name: 'Storage status' });
   const meter = region.getByRole('meter', { name: /^Usage:/ });
   await meter.waitFor();
-  const label = await meter.getAttribute('aria-label');
-  check(/\d+(\.\d+)?% \(.*B of .*B\)/.test(label), `the storage shows its usage (${label})`);
+  let label = '';
+  await checkSoon(async () => /\d+(\.\d+)?% \(.*B of .*B\)/.test((label = await meter.getAttribute('aria-label'))), () => `the storage shows its usage (${label})`);
   const defs = region.getByRole('definition');
   // the path comes from a second read (the storage's definition), so it may come a moment later
   await until(async () => (await defs.allTextContents()).some((f) => f.startsWith('/')), 'its path is shown', 10_000);
-  const facts = await defs.allTextContents();
-  check(facts.includes('Directory'), `the storage's type is shown (${facts.join(' | ')})`);
-  check(facts.some((f) => f.includes('Container template')), 'its content types are named');
+  let facts = [];
+  await checkSoon(async () => (facts = await defs.allTextContents()).includes('Directory'), () => `the storage's type is shown (${facts.join(' | ')})`);
+  await checkSoon(async () => (await defs.allTextContents()).some((f) => f.includes('Container template')), 'its content types are named');
 }
 
 await scenario('graphs', async (page, b) => {
@@ -86,28 +95,33 @@ await scenario('graphs', async (page, b) => {
   const config = page.getByRole('region', { name: 'Configuration' });
   // the configuration is a read of its own, so it may come after the status
   await until(async () => (await config.textContent().catch(() => '')).includes('graphs-ct'), 'the config shows the hostname', 20_000);
-  const cfgText = await config.textContent();
   check(true, 'the config shows the hostname');
-  check(cfgText.includes('256 MiB'), 'the config shows the memory');
+  await checkSoon(async () => (await config.textContent()).includes('256 MiB'), 'the config shows the memory');
   const desc = config.getByLabel('Description');
-  check((await desc.textContent()).includes('<b>not bold</b>'), 'the description is shown as text, not HTML');
-  check((await config.locator('.tag').allTextContents()).join(',') === 'ui,graphs', 'the tags are shown');
-  check(Number(await page.getByRole('meter', { name: /^Memory:/ }).getAttribute('aria-valuenow')) >= 0, 'a memory meter');
+  await checkSoon(async () => (await desc.textContent()).includes('<b>not bold</b>'), 'the description is shown as text, not HTML');
+  await checkSoon(async () => (await config.locator('.tag').allTextContents()).join(',') === 'ui,graphs', 'the tags are shown');
+  await checkSoon(async () => Number(await page.getByRole('meter', { name: /^Memory:/ }).getAttribute('aria-valuenow')) >= 0, 'a memory meter');
 
   await checkChart(page, 'CPU usage', ['CPU']);
   const mem = await checkChart(page, 'Memory usage', ['Used', 'Total']);
-  const memVals = await mem.legend.locator('.value').allTextContents();
-  check(memVals[1] === '256 MiB', `the memory graph's total is the configured 256 MiB (${memVals[1]})`);
+  let memVals = [];
+  await checkSoon(
+    async () => (memVals = await mem.legend.locator('.value').allTextContents())[1] === '256 MiB',
+    () => `the memory graph's total is the configured 256 MiB (${memVals[1]})`,
+  );
   await checkChart(page, 'Network traffic', ['In', 'Out'], { data: false });
   await checkChart(page, 'Disk I/O', ['Read', 'Write'], { data: false });
-  const summary = await mem.fig.locator('.sr-only').textContent();
-  check(/Memory usage\. Used: latest .*B, highest .*B/.test(summary), `screen readers get a summary (${summary})`);
+  let summary = '';
+  await checkSoon(
+    async () => /Memory usage\. Used: latest .*B, highest .*B/.test((summary = await mem.fig.locator('.sr-only').textContent())),
+    () => `screen readers get a summary (${summary})`,
+  );
 
   // the cursor over the plot shows that moment's values and time
   const box = await mem.fig.locator('.u-over').boundingBox();
   await page.mouse.move(box.x + box.width * 0.9, box.y + box.height / 2);
   await until(async () => (await mem.fig.locator('.chart-when').textContent()) !== 'latest', 'the cursor shows a time');
-  check(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/.test(await mem.fig.locator('.chart-when').textContent()), 'the cursor time is a date and time');
+  await checkSoon(async () => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/.test(await mem.fig.locator('.chart-when').textContent()), 'the cursor time is a date and time');
   await page.mouse.move(0, 0);
   await shot(page, 'graphs-guest-light');
 
@@ -123,7 +137,7 @@ await scenario('graphs', async (page, b) => {
   check(day.status() === 200, 'the Day timeframe is fetched');
   const dayRows = (await day.json()).data;
   check(Array.isArray(dayRows) && dayRows.length > 0, `the day has ${dayRows.length} rows`);
-  check((await tf.getByRole('radio', { name: 'Day' }).getAttribute('aria-checked')) === 'true', 'Day is checked');
+  await checkSoon(async () => (await tf.getByRole('radio', { name: 'Day' }).getAttribute('aria-checked')) === 'true', 'Day is checked');
   await checkChart(page, 'CPU usage', ['CPU'], { data: false });
   const span = dayRows[dayRows.length - 1].time - dayRows[0].time;
   check(span > 60 * 30, `the day's rows span more than the hour's (${span} s)`);
@@ -133,8 +147,8 @@ await scenario('graphs', async (page, b) => {
   await tf.getByRole('radio', { name: 'Day' }).focus();
   await page.keyboard.press('ArrowRight');
   check((await weekAnswer).status() === 200, 'the arrow key chose Week and it was fetched');
-  check((await tf.getByRole('radio', { name: 'Week' }).getAttribute('aria-checked')) === 'true', 'Week is checked');
-  check(await tf.getByRole('radio', { name: 'Week' }).evaluate((el) => el === document.activeElement), 'focus moved with the choice');
+  await checkSoon(async () => (await tf.getByRole('radio', { name: 'Week' }).getAttribute('aria-checked')) === 'true', 'Week is checked');
+  await checkSoon(() => tf.getByRole('radio', { name: 'Week' }).evaluate((el) => el === document.activeElement), 'focus moved with the choice');
 
   const maxAnswer = page.waitForResponse((r) => r.url().includes('/rrddata') && r.url().includes('cf=MAX'));
   await page.getByRole('radiogroup', { name: 'Consolidation' }).getByRole('radio', { name: 'Maximum' }).click();
@@ -151,8 +165,10 @@ await scenario('graphs', async (page, b) => {
   await checkChart(page, 'Memory usage', ['Used', 'Total', 'Swap used']);
   await checkChart(page, 'Network traffic', ['In', 'Out'], { data: false });
   await checkChart(page, 'Root disk', ['Used', 'Total']);
-  const facts = await page.getByRole('region', { name: 'Node status' }).textContent();
-  check(facts.includes('Kernel') && facts.includes('Berth version'), 'the node shows its kernel and versions');
+  await checkSoon(async () => {
+    const facts = await page.getByRole('region', { name: 'Node status' }).textContent();
+    return facts.includes('Kernel') && facts.includes('Berth version');
+  }, 'the node shows its kernel and versions');
   await shot(page, 'graphs-node-light');
   await page.getByRole('tab', { name: 'Guests' }).click();
   await page.locator(`tr[data-id="lxc/${vmid}"]`).waitFor();
@@ -165,8 +181,11 @@ await scenario('graphs', async (page, b) => {
 
   // ---- dark ----
   await setTheme(page, 'dark');
-  const figBg = await page.getByRole('figure', { name: 'Usage', exact: true }).evaluate((f) => getComputedStyle(f).backgroundColor);
-  check(lum(figBg) < 150, `the chart card is dark (${figBg})`);
+  let figBg = '';
+  await checkSoon(
+    async () => lum((figBg = await page.getByRole('figure', { name: 'Usage', exact: true }).evaluate((f) => getComputedStyle(f).backgroundColor))) < 150,
+    () => `the chart card is dark (${figBg})`,
+  );
   // the plot is rebuilt with the dark palette: the axis labels are drawn in the muted colour
   await checkChart(page, 'Usage', ['Used', 'Total']);
   await shot(page, 'graphs-storage-dark');
@@ -188,13 +207,23 @@ await scenario('graphs', async (page, b) => {
   ]) {
     await open(phone);
     const c = await checkChart(phone, name === 'storage' ? 'Usage' : 'Memory usage', ['Used', 'Total']);
-    const [cw, vw] = await c.fig.evaluate((f) => [f.getBoundingClientRect().right, window.innerWidth]);
-    check(cw <= vw, `${name}: the chart fits the phone's width (${cw} ≤ ${vw})`);
-    const overflow = await phone.evaluate(() => {
-      const m = document.querySelector('main.content');
-      return m.scrollWidth - m.clientWidth;
-    });
-    check(overflow <= 1, `${name}: nothing overflows sideways (${overflow} px)`);
+    let cw, vw;
+    await checkSoon(
+      async () => {
+        [cw, vw] = await c.fig.evaluate((f) => [f.getBoundingClientRect().right, window.innerWidth]);
+        return cw <= vw;
+      },
+      () => `${name}: the chart fits the phone's width (${cw} ≤ ${vw})`,
+    );
+    let overflow;
+    await checkSoon(
+      async () =>
+        (overflow = await phone.evaluate(() => {
+          const m = document.querySelector('main.content');
+          return m.scrollWidth - m.clientWidth;
+        })) <= 1,
+      () => `${name}: nothing overflows sideways (${overflow} px)`,
+    );
     await shot(phone, `graphs-${name}-phone`);
     await c.fig.scrollIntoViewIfNeeded();
     await shot(phone, `graphs-${name}-phone-graphs`);
@@ -209,9 +238,9 @@ await scenario('graphs', async (page, b) => {
   await go(limited, `/node/${env.node}/summary`);
   const alerts = limited.locator('.node-summary').getByRole('alert');
   await alerts.first().waitFor();
-  const texts = await alerts.allTextContents();
-  check(texts.some((t) => /^403 /.test(t)), `the node's refusal shows the status line (${texts.join(' | ')})`);
+  let texts = [];
+  await checkSoon(async () => (texts = await alerts.allTextContents()).some((t) => /^403 /.test(t)), () => `the node's refusal shows the status line (${texts.join(' | ')})`);
   await until(async () => (await alerts.count()) === 2, 'the graphs say why too');
-  check((await limited.getByRole('figure').count()) === 0, 'no empty charts are drawn for a refused rrddata');
+  await checkSoon(async () => (await limited.getByRole('figure').count()) === 0, 'no empty charts are drawn for a refused rrddata');
   await shot(limited, 'graphs-node-refused');
 });

@@ -4,7 +4,7 @@
 // ISO with the wizard, start it, see the guest's screen through noVNC, stop it; switch to
 // dark mode and read a task's log. Inputs: ISO_FILE (the test ISO on disk), CT_VMID, VM_VMID.
 import { basename } from 'node:path';
-import { check, env, login, scenario, shot } from './lib.mjs';
+import { check, checkSoon, chooseTheme, env, login, scenario, shot } from './lib.mjs';
 import { canvasColours, compareWithScreenshot, gettyLogin, run, waitRow, waitState } from './console-lib.mjs';
 
 const ISO = process.env.ISO_FILE;
@@ -23,7 +23,7 @@ async function guestStatus(page, kind, vmid, status, timeout = 60_000) {
 async function stopGuest(page, kind, vmid) {
   await page.getByRole('toolbar', { name: 'Guest actions' }).getByRole('button', { name: 'Stop' }).click();
   const dialog = page.getByRole('dialog');
-  check((await dialog.textContent()).includes('pulling the power cord'), 'Stop asks first, saying what it means');
+  await checkSoon(async () => (await dialog.textContent()).includes('pulling the power cord'), 'Stop asks first, saying what it means');
   await dialog.getByRole('button', { name: 'Stop' }).click();
   await guestStatus(page, kind, vmid, 'stopped');
 }
@@ -64,7 +64,8 @@ await scenario('journey', async (page) => {
   await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
   await page.getByLabel('Confirm password', { exact: true }).fill(PASSWORD);
   await next(page); // Template: the busybox template is the only one
-  check((await page.getByLabel('Template', { exact: true }).inputValue()).includes('busybox'), 'the busybox template is chosen');
+  // the template list is a read of the storage's content: it may fill in after the step shows
+  await checkSoon(async () => (await page.getByLabel('Template', { exact: true }).inputValue()).includes('busybox'), 'the busybox template is chosen');
   await next(page); // Disks
   await page.getByLabel('Disk size (GiB)', { exact: true }).fill('1');
   await next(page); // CPU
@@ -124,15 +125,14 @@ await scenario('journey', async (page) => {
   await stopGuest(page, 'qemu', VM);
 
   // ---- dark mode, and a task's log ----
-  const toggle = page.locator('button.theme');
-  for (let i = 0; i < 3 && (await toggle.getAttribute('data-theme-choice')) !== 'dark'; i++) await toggle.click();
-  check((await page.evaluate(() => document.documentElement.dataset.theme)) === 'dark', 'dark mode is on');
+  await chooseTheme(page, 'dark');
+  await checkSoon(async () => (await page.evaluate(() => document.documentElement.dataset.theme)) === 'dark', 'dark mode is on');
   const tasks = page.getByRole('region', { name: 'Tasks' });
   const row = tasks.locator('tr.task', { hasText: `CT stop ${CT}` }).first();
   if (!(await row.isVisible())) await tasks.getByRole('button', { name: /^Tasks/ }).click();
   await row.click();
   const log = page.getByRole('dialog', { name: `Task: CT stop ${CT}` });
   await log.getByText('finished: OK').waitFor();
-  check((await log.getByLabel('Task log').textContent()).includes('TASK OK'), 'the task log ends with TASK OK');
+  await checkSoon(async () => (await log.getByLabel('Task log').textContent()).includes('TASK OK'), 'the task log ends with TASK OK');
   await shot(page, 'journey-6-task-log-dark');
 });

@@ -41,6 +41,47 @@ export async function until(fn, what, ms = 40_000) {
   }
 }
 
+/** check() for page state that may still be changing after an action (a click, a key, a
+ *  navigation, a resize, a theme switch, the server's answer arriving): polls fn() every
+ *  100 ms until it is truthy, then prints "ok: what" as check() does; after ms it fails with
+ *  "check failed: what" (and fn's last error, if it threw). what may be a function, called
+ *  once fn() has answered, for messages that show the values fn() read. */
+export async function checkSoon(fn, what, ms = 10_000) {
+  const say = () => (typeof what === 'function' ? what() : what);
+  const end = Date.now() + ms;
+  let error;
+  for (;;) {
+    try {
+      error = undefined;
+      if (await fn()) break;
+    } catch (e) {
+      error = e;
+    }
+    if (Date.now() > end) {
+      let text = '?';
+      try {
+        text = say();
+      } catch {}
+      throw new Error(`check failed: ${text} (not so within ${ms} ms${error ? `; last error: ${error.message}` : ''})`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  console.log(`ok: ${say()}`);
+}
+
+/** Click the header's theme button (system → light → dark → system) until it shows want,
+ *  waiting after each click until the button has moved on, so a slow re-render never makes
+ *  the loop click once too often. */
+export async function chooseTheme(page, want) {
+  const toggle = page.locator('button.theme');
+  for (let i = 0; i < 3; i++) {
+    const now = await toggle.getAttribute('data-theme-choice');
+    if (now === want) return;
+    await toggle.click();
+    await until(async () => (await toggle.getAttribute('data-theme-choice')) !== now, `the theme button moves on from ${now}`, 10_000);
+  }
+}
+
 // The flags the machine notes name: no sandbox as root, no background networking (this
 // machine has no internet and Chromium's connections would be refused many at a time).
 const FLAGS = [

@@ -1,6 +1,6 @@
 // Log in with the realm choice, see the tree, switch to dark mode and back, log out;
 // a wrong password shows the status line text.
-import { check, env, login, scenario, shot } from './lib.mjs';
+import { check, checkSoon, chooseTheme, env, login, scenario, shot } from './lib.mjs';
 
 await scenario('login', async (page) => {
   await page.goto(env.url + '/');
@@ -9,7 +9,7 @@ await scenario('login', async (page) => {
   await page.getByRole('button', { name: 'Log in' }).click();
   const alert = page.getByRole('alert');
   await alert.waitFor();
-  check((await alert.textContent()).includes('401'), 'a failed login shows the status line');
+  await checkSoon(async () => (await alert.textContent()).includes('401'), 'a failed login shows the status line');
 
   await login(page);
   const tree = page.getByRole('navigation', { name: 'Resources' });
@@ -20,21 +20,26 @@ await scenario('login', async (page) => {
   const bg = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   const light = await bg();
   // system → light → dark
-  const toggle = page.locator('button.theme');
-  for (let i = 0; i < 3 && (await toggle.getAttribute('data-theme-choice')) !== 'dark'; i++) await toggle.click();
-  check((await page.evaluate(() => document.documentElement.dataset.theme)) === 'dark', 'dark mode chosen');
-  const dark = await bg();
+  await chooseTheme(page, 'dark');
+  await checkSoon(async () => (await page.evaluate(() => document.documentElement.dataset.theme)) === 'dark', 'dark mode chosen');
+  let dark = light;
   const lum = (c) => c.match(/\d+/g).slice(0, 3).reduce((a, b) => a + +b, 0);
-  check(lum(dark) < lum(light) || lum(dark) < 150, `the page is dark (${light} → ${dark})`);
+  await checkSoon(async () => {
+    dark = await bg();
+    return lum(dark) < lum(light) || lum(dark) < 150;
+  }, () => `the page is dark (${light} → ${dark})`);
   await shot(page, 'login-dark');
   await page.reload();
   await page.getByRole('navigation', { name: 'Resources' }).waitFor();
-  check((await bg()) === dark, 'dark mode is kept across a reload');
+  await checkSoon(async () => (await bg()) === dark, 'dark mode is kept across a reload');
 
   // a phone: nothing wider than the screen; the tree opens from the menu button
   await page.setViewportSize({ width: 390, height: 844 });
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
-  check(overflow <= 390, `no sideways scrolling on a phone (page width ${overflow})`);
+  let overflow;
+  await checkSoon(
+    async () => (overflow = await page.evaluate(() => document.documentElement.scrollWidth)) <= 390,
+    () => `no sideways scrolling on a phone (page width ${overflow})`,
+  );
   await page.getByRole('button', { name: 'Show resources' }).click();
   await page.getByRole('navigation', { name: 'Resources' }).getByText(env.node).first().waitFor();
   await shot(page, 'login-phone-tree');

@@ -3,7 +3,7 @@
 // by the API); remove it with confirmation (gone from both); a wrong file extension shows
 // the API's status line. Inputs: BERTH_ISO (a bootable ISO), BERTH_BAD_FILE (not an ISO).
 import { basename } from 'node:path';
-import { apiGet, check, env, login, scenario, shot } from './lib.mjs';
+import { apiGet, check, checkSoon, env, login, scenario, shot } from './lib.mjs';
 
 const iso = process.env.BERTH_ISO;
 const bad = process.env.BERTH_BAD_FILE;
@@ -20,7 +20,7 @@ await scenario('storage', async (page) => {
   await table.getByText('CT templates (1)').waitFor();
   check(true, 'the content is grouped by type: the busybox template is under "CT templates"');
   await page.getByRole('radio', { name: /CT templates/ }).click();
-  check((await table.locator('tbody tr[data-key]').count()) === 1, 'the type filter shows only CT templates');
+  await checkSoon(async () => (await table.locator('tbody tr[data-key]').count()) === 1, 'the type filter shows only CT templates');
   await page.getByRole('radio', { name: /^All/ }).click();
   await shot(page, 'storage-content');
 
@@ -66,14 +66,14 @@ await scenario('storage', async (page) => {
 
   const row = table.locator(`tr[data-key="${volid}"]`);
   await row.waitFor();
-  check((await row.textContent()).includes('iso'), 'the uploaded ISO is listed, with its format');
+  await checkSoon(async () => (await row.textContent()).includes('iso'), 'the uploaded ISO is listed, with its format');
   check((await listed(page)).includes(volid), `the API lists ${volid}`);
   await shot(page, 'storage-content-with-iso');
 
   // ---- remove, with confirmation ----
   await page.getByRole('button', { name: `Remove ${volid}` }).click();
   const confirm = page.getByRole('dialog', { name: 'Remove volume' });
-  check((await confirm.textContent()).includes(volid), 'the confirmation names the volume');
+  await checkSoon(async () => (await confirm.textContent()).includes(volid), 'the confirmation names the volume');
   await confirm.getByRole('button', { name: 'Remove' }).click();
   await row.waitFor({ state: 'detached', timeout: 60000 });
   check(!(await listed(page)).includes(volid), `the API no longer lists ${volid}`);
@@ -85,8 +85,11 @@ await scenario('storage', async (page) => {
   await dialog.getByRole('button', { name: 'Upload', exact: true }).click();
   const alert = dialog.getByText(/wrong file extension/);
   await alert.waitFor();
-  const text = await dialog.locator('.error, .field-error').allTextContents();
-  check(text.join('\n').includes('400'), `the status line is shown: ${JSON.stringify(text)}`);
+  let text = [];
+  await checkSoon(
+    async () => (text = await dialog.locator('.error, .field-error').allTextContents()).join('\n').includes('400'),
+    () => `the status line is shown: ${JSON.stringify(text)}`,
+  );
   check(!(await listed(page)).some((v) => v.endsWith(basename(bad))), 'nothing was stored');
   await shot(page, 'storage-upload-wrong-extension');
   await dialog.getByRole('button', { name: 'Cancel' }).click();
@@ -96,11 +99,15 @@ await scenario('storage', async (page) => {
   await page.waitForTimeout(200);
   await shot(page, 'storage-content-phone');
   // the content area must not scroll sideways (the table scrolls inside its own box if it must)
-  const overflow = await page.evaluate(() => {
-    const m = document.querySelector('main.content');
-    return m.scrollWidth - m.clientWidth;
-  });
-  check(overflow <= 1, `the content does not scroll sideways on a phone (${overflow}px)`);
+  let overflow;
+  await checkSoon(
+    async () =>
+      (overflow = await page.evaluate(() => {
+        const m = document.querySelector('main.content');
+        return m.scrollWidth - m.clientWidth;
+      })) <= 1,
+    () => `the content does not scroll sideways on a phone (${overflow}px)`,
+  );
   await page.getByRole('button', { name: 'Upload', exact: true }).click();
   await shot(page, 'storage-upload-phone');
 });

@@ -4,7 +4,7 @@
 //   - a failing task's error is shown plainly in its log view;
 //   - selecting both CTs in the datacenter's guest list and "Start selected" starts both
 //     (one confirmation); "Stop selected" stops both.
-import { check, env, login, scenario, shot } from './lib.mjs';
+import { check, checkSoon, env, login, scenario, shot } from './lib.mjs';
 
 const A = process.env.CT_A;
 const B = process.env.CT_B;
@@ -33,19 +33,18 @@ await scenario('tasks', async (page) => {
   const upid = await probe(page, { seconds: '6' });
   const row = panel.locator(`tr[data-upid="${upid}"]`);
   await row.waitFor({ timeout: 10_000 });
-  check((await row.getAttribute('class')).includes('running'), 'the panel shows the task as running');
-  check(/\d+ running/.test(await panel.getByRole('button', { name: /^Tasks/ }).textContent()), 'the panel header counts running tasks');
+  await checkSoon(async () => (await row.getAttribute('class')).includes('running'), 'the panel shows the task as running');
+  await checkSoon(async () => /\d+ running/.test(await panel.getByRole('button', { name: /^Tasks/ }).textContent()), 'the panel header counts running tasks');
   await row.click();
   const dialog = page.getByRole('dialog');
   const bar = dialog.getByRole('progressbar', { name: 'Task progress' });
   await bar.waitFor();
   const first = Number(await bar.getAttribute('value'));
-  await page.waitForTimeout(2500);
-  const later = Number(await bar.getAttribute('value'));
-  check(later > first, `the progress bar moves (${first.toFixed(2)} → ${later.toFixed(2)})`);
+  let later = first;
+  await checkSoon(async () => (later = Number(await bar.getAttribute('value'))) > first, () => `the progress bar moves (${first.toFixed(2)} → ${later.toFixed(2)})`, 5_000);
   await shot(page, 'tasks-progress');
   await dialog.getByText('finished: OK').waitFor({ timeout: 20_000 });
-  check((await dialog.getByLabel('Task log').textContent()).includes('TASK OK'), 'the live log ends with TASK OK');
+  await checkSoon(async () => (await dialog.getByLabel('Task log').textContent()).includes('TASK OK'), 'the live log ends with TASK OK');
   await dialog.getByRole('button', { name: 'Close' }).click();
 
   // a failing task: its error, plainly
@@ -53,7 +52,8 @@ await scenario('tasks', async (page) => {
   await panel.locator(`tr[data-upid="${bad}"]`).click();
   await dialog.getByRole('alert').filter({ hasText: 'the disk caught fire' }).waitFor({ timeout: 20_000 });
   check(true, "a failed task's error is shown in its log view");
-  check((await panel.locator(`tr[data-upid="${bad}"]`).getAttribute('class')).includes('failed'), 'the panel marks it failed');
+  // the panel learns of the end from its own read of the task list, a moment after the log
+  await checkSoon(async () => (await panel.locator(`tr[data-upid="${bad}"]`).getAttribute('class')).includes('failed'), 'the panel marks it failed');
   await shot(page, 'tasks-failed');
   await dialog.getByRole('button', { name: 'Close' }).click();
 
@@ -65,7 +65,10 @@ await scenario('tasks', async (page) => {
     await page.getByLabel(`Select ${B}`).check();
     await bulk.getByRole('button', { name: label }).click();
     const confirm = page.getByRole('dialog');
-    check((await confirm.textContent()).includes(`${A}, ${B}`) || (await confirm.textContent()).includes(`${B}, ${A}`), `one question names both CTs (${action})`);
+    await checkSoon(async () => {
+      const t = await confirm.textContent();
+      return t.includes(`${A}, ${B}`) || t.includes(`${B}, ${A}`);
+    }, `one question names both CTs (${action})`);
     await confirm.getByRole('button', { name: action === 'start' ? 'Start' : 'Stop' }).click();
     for (const id of [A, B]) await page.locator(`.guest-table tr[data-id="lxc/${id}"] .dot.${status}`).waitFor({ timeout: 60_000 });
     check(true, `both CTs are ${status} after "${label}"`);

@@ -3,7 +3,7 @@
 // (free ids from the test's block), ISO_VOLID (the uploaded test ISO). The API checks of
 // what was created are in tests/integration/test_ui_wizards.py; this prints "created ..."
 // lines for them.
-import { check, env, login, scenario, shot } from './lib.mjs';
+import { check, checkSoon, chooseTheme, env, login, scenario, shot } from './lib.mjs';
 
 const CT = process.env.CT_VMID;
 const VM = process.env.VM_VMID;
@@ -16,7 +16,7 @@ async function next(page) {
 async function onStep(page, label) {
   await page.locator('#wizard-step', { hasText: label }).waitFor();
   const cur = page.getByRole('navigation', { name: 'Wizard steps' }).locator('[aria-current="step"]');
-  check((await cur.textContent()).includes(label), `the step list marks ${label}`);
+  await checkSoon(async () => (await cur.textContent()).includes(label), `the step list marks ${label}`);
 }
 
 async function paramValue(page, key) {
@@ -30,11 +30,12 @@ await scenario('wizards', async (page) => {
   // ---- container ----
   await page.getByRole('link', { name: 'Create CT' }).click();
   await onStep(page, 'General');
-  const proposed = await page.getByLabel('CT ID', { exact: true }).inputValue();
-  check(/^\d+$/.test(proposed), `a free CT ID is proposed (${proposed})`);
+  // the proposal is the API's /cluster/nextid: it may fill in after the step shows
+  let proposed = '';
+  await checkSoon(async () => /^\d+$/.test((proposed = await page.getByLabel('CT ID', { exact: true }).inputValue())), () => `a free CT ID is proposed (${proposed})`);
   await page.getByLabel('CT ID', { exact: true }).fill(CT);
   await page.getByLabel('Hostname', { exact: true }).fill('ui-ct');
-  check(await page.getByLabel('Unprivileged container', { exact: true }).isChecked(), 'unprivileged is the default');
+  await checkSoon(() => page.getByLabel('Unprivileged container', { exact: true }).isChecked(), 'unprivileged is the default');
   await next(page);
   await page.getByText('a password or an SSH key is needed').waitFor();
   check(true, 'Next without a password is refused next to the field');
@@ -49,8 +50,8 @@ await scenario('wizards', async (page) => {
   await next(page);
 
   await onStep(page, 'Template');
-  const tmpl = await page.getByLabel('Template', { exact: true }).inputValue();
-  check(tmpl.includes('busybox'), `the busybox template is offered (${tmpl})`);
+  let tmpl = '';
+  await checkSoon(async () => (tmpl = await page.getByLabel('Template', { exact: true }).inputValue()).includes('busybox'), () => `the busybox template is offered (${tmpl})`);
   await shot(page, 'wizard-ct-2-template');
   await next(page);
 
@@ -75,7 +76,7 @@ await scenario('wizards', async (page) => {
   await next(page);
 
   await onStep(page, 'Network');
-  check((await page.getByLabel('Bridge', { exact: true }).inputValue()) === 'vmbr0', 'the bridge defaults to vmbr0');
+  await checkSoon(async () => (await page.getByLabel('Bridge', { exact: true }).inputValue()) === 'vmbr0', 'the bridge defaults to vmbr0');
   await page.getByLabel('IPv4', { exact: true }).selectOption('static');
   await page.getByLabel('IPv4/CIDR', { exact: true }).fill('10.99.0.5');
   await next(page);
@@ -92,13 +93,13 @@ await scenario('wizards', async (page) => {
   await next(page);
 
   await onStep(page, 'Confirm');
-  check((await paramValue(page, 'hostname')) === 'ui-ct', 'confirm shows the hostname');
-  check((await paramValue(page, 'memory')) === '256', 'confirm shows the memory');
-  check((await paramValue(page, 'password')).includes('•'), 'confirm masks the password');
-  check(!(await page.content()).includes('secret123'), 'the password is nowhere in the page');
-  check((await paramValue(page, 'net0')) === 'name=eth0,bridge=vmbr0,ip=10.99.0.5/24,gw=10.99.0.1', 'confirm shows net0 as sent');
-  check((await paramValue(page, 'tags')) === 'ui;test', 'tags are sent ;-separated');
-  check(!(await page.getByLabel('Start after created', { exact: true }).isChecked()), '"Start after created" is off by default');
+  await checkSoon(async () => (await paramValue(page, 'hostname')) === 'ui-ct', 'confirm shows the hostname');
+  await checkSoon(async () => (await paramValue(page, 'memory')) === '256', 'confirm shows the memory');
+  await checkSoon(async () => (await paramValue(page, 'password')).includes('•'), 'confirm masks the password');
+  await checkSoon(async () => !(await page.content()).includes('secret123'), 'the password is nowhere in the page');
+  await checkSoon(async () => (await paramValue(page, 'net0')) === 'name=eth0,bridge=vmbr0,ip=10.99.0.5/24,gw=10.99.0.1', 'confirm shows net0 as sent');
+  await checkSoon(async () => (await paramValue(page, 'tags')) === 'ui;test', 'tags are sent ;-separated');
+  await checkSoon(async () => !(await page.getByLabel('Start after created', { exact: true }).isChecked()), '"Start after created" is off by default');
   await shot(page, 'wizard-ct-8-confirm');
   await page.getByRole('button', { name: 'Finish' }).click();
   await page.waitForURL(new RegExp(`#/lxc/${CT}$`), { timeout: 120000 });
@@ -115,14 +116,15 @@ await scenario('wizards', async (page) => {
   await page.getByLabel('Name', { exact: true }).fill('ui-vm');
   await next(page);
   await page.locator('.field-error').first().waitFor();
-  check((await page.locator('.field-error').first().textContent()).length > 0, `a used VMID is refused: ${await page.locator('.field-error').first().textContent()}`);
+  let usedErr = '';
+  await checkSoon(async () => (usedErr = await page.locator('.field-error').first().textContent()).length > 0, () => `a used VMID is refused: ${usedErr}`);
   await page.getByLabel('VM ID', { exact: true }).fill(VM);
   await shot(page, 'wizard-vm-1-general');
   await next(page);
 
   await onStep(page, 'OS');
   await page.getByLabel('ISO image', { exact: true }).selectOption(ISO);
-  check((await page.getByLabel('Guest OS', { exact: true }).inputValue()) === 'l26', 'Linux is the default guest OS');
+  await checkSoon(async () => (await page.getByLabel('Guest OS', { exact: true }).inputValue()) === 'l26', 'Linux is the default guest OS');
   await shot(page, 'wizard-vm-2-os');
   await next(page);
 
@@ -137,7 +139,8 @@ await scenario('wizards', async (page) => {
   await onStep(page, 'Disks');
   await page.getByLabel('Storage', { exact: true }).selectOption('local');
   await page.getByLabel('Disk size (GiB)', { exact: true }).fill('1');
-  check(await page.getByLabel('Format', { exact: true }).isVisible(), 'a dir storage offers formats');
+  // isVisible() does not wait: the field shows once the storage choice has re-rendered the step
+  await checkSoon(() => page.getByLabel('Format', { exact: true }).isVisible(), 'a dir storage offers formats');
   await shot(page, 'wizard-vm-4-disks');
   await next(page);
 
@@ -151,16 +154,16 @@ await scenario('wizards', async (page) => {
   await next(page);
 
   await onStep(page, 'Network');
-  check((await page.getByLabel('Model', { exact: true }).inputValue()) === 'virtio', 'VirtIO is the default NIC');
-  check(!(await page.getByLabel('Firewall', { exact: true }).isChecked()), 'the firewall is off by default');
+  await checkSoon(async () => (await page.getByLabel('Model', { exact: true }).inputValue()) === 'virtio', 'VirtIO is the default NIC');
+  await checkSoon(async () => !(await page.getByLabel('Firewall', { exact: true }).isChecked()), 'the firewall is off by default');
   await shot(page, 'wizard-vm-7-network');
   await next(page);
 
   await onStep(page, 'Confirm');
-  check((await paramValue(page, 'scsi0')) === 'local:1', 'confirm shows the disk');
-  check((await paramValue(page, 'ide2')) === `${ISO},media=cdrom`, 'confirm shows the ISO');
-  check((await paramValue(page, 'memory')) === '256', 'confirm shows the memory');
-  check((await paramValue(page, 'net0')) === 'virtio,bridge=vmbr0', 'confirm shows net0');
+  await checkSoon(async () => (await paramValue(page, 'scsi0')) === 'local:1', 'confirm shows the disk');
+  await checkSoon(async () => (await paramValue(page, 'ide2')) === `${ISO},media=cdrom`, 'confirm shows the ISO');
+  await checkSoon(async () => (await paramValue(page, 'memory')) === '256', 'confirm shows the memory');
+  await checkSoon(async () => (await paramValue(page, 'net0')) === 'virtio,bridge=vmbr0', 'confirm shows net0');
   await shot(page, 'wizard-vm-8-confirm');
   await page.getByRole('button', { name: 'Finish' }).click();
   await page.waitForURL(new RegExp(`#/qemu/${VM}$`), { timeout: 180000 });
@@ -172,7 +175,7 @@ await scenario('wizards', async (page) => {
   await page.getByRole('tab', { name: 'Hardware' }).click();
   const disk = page.locator('tr[data-key="scsi0"]');
   await disk.waitFor();
-  check((await disk.textContent()).includes('size=1G'), 'the hardware tab shows the 1 GiB disk');
+  await checkSoon(async () => (await disk.textContent()).includes('size=1G'), 'the hardware tab shows the 1 GiB disk');
   await page.getByRole('button', { name: 'Resize Hard disk (scsi0)' }).click();
   const d = page.getByRole('dialog');
   await d.getByLabel('Size increment (GiB)', { exact: true }).fill('1');
@@ -184,10 +187,9 @@ await scenario('wizards', async (page) => {
 
   // the phone layout of a wizard step, in dark mode
   await page.setViewportSize({ width: 390, height: 844 });
-  const toggle = page.locator('button.theme');
-  for (let i = 0; i < 3 && (await toggle.getAttribute('data-theme-choice')) !== 'dark'; i++) await toggle.click();
+  await chooseTheme(page, 'dark');
   await page.getByRole('link', { name: 'Create CT' }).click();
   await onStep(page, 'General');
   await shot(page, 'wizard-ct-phone-dark');
-  for (let i = 0; i < 3 && (await toggle.getAttribute('data-theme-choice')) !== 'system'; i++) await toggle.click();
+  await chooseTheme(page, 'system');
 });
