@@ -580,66 +580,27 @@ lxc_pending_get(struct api_call *c)
 	return 0;
 }
 
-/* Keys a running CT cannot change in place (they take effect at the next start): all but
- * descriptive ones. */
-static bool
-hot_key(const char *key)
-{
-	static const char *const hot[] = { "description", "onboot",       "startup",
-		                           "tags",        "protection",   "hostname",
-		                           "nameserver",  "searchdomain", NULL };
-	return strv_contains(hot, key);
-}
+/* The update a PUT asks for: its sets (scalars as text), deletions and reverts. */
+struct ct_update_req {
+	json_t *sets;
+	char **del, **rev;
+};
 
-/* Limits a running CT takes at once (PVE's vmconfig_hotplug_pending: cgroup writes). */
-static const char *const live_keys[] = { "memory", "swap", "cpulimit", "cpuunits", NULL };
-
-/* Apply the pending limits of a running CT to its cgroup. On success the keys move from the
- * pending section into the config (*gcp is replaced); on failure they stay pending, *ret_key
- * names the first of them and err says why (PVE answers "unable to hotplug <key>: ..."). */
-static int
-hotplug_limits(unsigned vmid, struct guestconf **gcp, const char **ret_key, struct error *err)
+static void
+ct_update_req_done(struct ct_update_req *u)
 {
-	struct guestconf *gc = *gcp;
-	const char *first = NULL;
-	for (const char *const *k = live_keys; *k && !first; k++)
-		if (gc->pending &&
-		    (guestconf_get(gc->pending, *k) || guestconf_pending_delete_has(gc, *k, NULL)))
-			first = *k;
-	if (!first)
-		return 0;
-	struct guestconf *next = guestconf_dup(gc);
-	guestconf_apply_pending(next, live_keys);
-	struct ct_config *cc = NULL;
-	int r = ct_conf_typed(next, vmid, &cc, err);
-	if (r >= 0) {
-		_cleanup_free_ char *rel = xasprintf("lxc/%u", vmid);
-		r = cg_apply_limits(ct_cg_host(), rel, cc->memory, cc->swap, cc->cpulimit,
-		                    cc->cpuunits, err);
-	}
-	ct_config_free(cc);
-	if (r < 0) {
-		*ret_key = first;
-		guestconf_free(next);
-		return r;
-	}
-	guestconf_free(gc);
-	*gcp = next;
-	return 0;
+	json_decref(u->sets);
+	strv_free(u->del);
+	strv_free(u->rev);
 }
 
 static int
-lxc_config_put(struct api_call *c)
+ct_update_req_parse(struct api_call *c, struct ct_update_req *u)
 {
-	struct api_ctx *ctx = c->ctx;
-	unsigned vmid = vmid_param(c);
-	_cleanup_(strv_freep) char **del =
-	        param_str(c->params, "delete") ? split_list(param_str(c->params, "delete")) : NULL;
-	_cleanup_(strv_freep) char **rev =
-	        param_str(c->params, "revert") ? split_list(param_str(c->params, "revert")) : NULL;
-
-	/* what is set */
-	json_t *sets = json_object();
+	const char *d = param_str(c->params, "delete"), *rv = param_str(c->params, "revert");
+	*u = (struct ct_update_req){ .sets = json_object(),
+		                     .del = d ? split_list(d) : NULL,
+		                     .rev = rv ? split_list(rv) : NULL };
 	const char *key;
 	json_t *v;
 	json_object_foreach (c->params, key, v) {
@@ -647,24 +608,112 @@ lxc_config_put(struct api_call *c)
 			continue;
 		_cleanup_free_ char *text = schema_scalar_text(v);
 		if (text)
-			json_object_set_new(sets, key, json_string(text));
+			json_object_set_new(u->sets, key, json_string(text));
 	}
-	int r = 0;
-	for (char **d = del; d && *d; d++)
-		if (json_object_get(sets, *d)) {
-			json_decref(sets);
+	for (char **k = u->del; k && *k; k++)
+		if (json_object_get(u->sets, *k))
 			return api_fail(c, 400,
-			                "you can't use '-%s' and -delete %s' at the same time", *d,
-			                *d);
-		}
-	if (json_object_size(sets) == 0 && !del && !rev) {
-		json_decref(sets);
+			                "you can't use '-%s' and -delete %s' at the same time", *k,
+			                *k);
+	if (json_object_size(u->sets) == 0 && !u->del && !u->rev)
 		return api_fail(c, 500, "no options specified");
-	}
+	return 0;
+}
 
+/* Everything PVE checks before it changes a CT config: privileges per key, the mount values
+ * (storage, access, host paths), keys that may not change or go. */
+static int
+ct_update_check(struct api_call *c, unsigned vmid, const struct guestconf *gc,
+                const struct ct_update_req *u)
+{
+	bool unprivileged = streq(guestconf_get(&gc->main, "unprivileged") ?: "0", "1");
+	struct storage_config *scfg = NULL;
+	int r = 0;
+	const char *key;
+	json_t *v;
+	json_object_foreach (u->sets, key, v) {
+		const char *text = json_string_value(v);
+		r = check_key_privs(c, vmid, key, text, unprivileged);
+		if (r >= 0 && streq(key, "unprivileged"))
+			r = api_fail(c, 500,
+			             "unprivileged: cannot change the privilege mode of an "
+			             "existing container");
+		if (r >= 0 && streq(key, "rootfs")) {
+			/* the root volume changes by resize only, its options here */
+			_cleanup_free_ char *old =
+			        ct_mount_volume(key, guestconf_get(&gc->main, key));
+			_cleanup_free_ char *now = ct_mount_volume(key, text);
+			if (!now || !old || !streq(old, now))
+				r = api_param_error(c, key,
+				                    "the root volume cannot be replaced; only its "
+				                    "options can change (PUT .../resize grows it)");
+		}
+		if (r >= 0 && startswith(key, "mp")) {
+			struct error e = { 0 };
+			if (!scfg && !(scfg = api_storage_config(c->ctx, &e)))
+				r = api_fail(c, 500, "%s", e.msg);
+			_cleanup_free_ char *root =
+			        ct_mount_volume("rootfs", guestconf_get(&gc->main, "rootfs"));
+			_cleanup_free_ char *def = root ? xstrndup(root, strcspn(root, ":")) : NULL;
+			if (r >= 0)
+				r = check_mount_param(c, key, text, def ?: "local", scfg);
+		}
+		if (r < 0)
+			break;
+	}
+	storage_config_free(scfg);
+	for (char **d = u->del; r >= 0 && d && *d; d++) {
+		if (streq(*d, "rootfs") || streq(*d, "unprivileged"))
+			r = api_fail(c, 400, "unable to delete required option '%s'", *d);
+		else if (!ct_key_schema(*d) && !startswith(*d, "lxc."))
+			r = api_param_error(c, "delete", "invalid configuration ID '%s'", *d);
+		else
+			r = check_key_privs(c, vmid, *d, NULL, unprivileged);
+	}
+	return r;
+}
+
+/* Does the update need storage work now (a task)? A new volume for a stopped CT, or the
+ * deletion of unusedN (its volume is freed at once). */
+static bool
+ct_update_needs_storage(const struct guestconf *gc, const struct ct_update_req *u, bool running)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach (u->sets, key, v)
+		if (!running && ct_is_volume_key(key) &&
+		    ct_mount_allocates(key, json_string_value(v)))
+			return true;
+	for (char **d = u->del; d && *d; d++)
+		if (startswith(*d, "unused") && guestconf_get(&gc->main, *d))
+			return true;
+	return false;
+}
+
+static void
+log_warning(const char *line, void *userdata)
+{
+	unsigned vmid = *(const unsigned *)userdata;
+	log_info("CT %u: %s", vmid, line);
+}
+
+/* PUT config: synchronous, null (PVE's update_vm). A running CT takes limits and descriptive
+ * keys at once, the rest waits in [PENDING]. An update that allocates or frees a volume runs
+ * as a vzconfig task, checked here first and answered when the task ended. */
+static int
+lxc_config_put(struct api_call *c)
+{
+	struct api_ctx *ctx = c->ctx;
+	unsigned vmid = vmid_param(c);
+	struct ct_update_req u;
+	int r = ct_update_req_parse(c, &u);
+	if (r < 0) {
+		ct_update_req_done(&u);
+		return r;
+	}
 	struct store_lock *lk = NULL;
 	if (ct_lock(ctx->store, ctx->node, vmid, 10000, &lk, &c->err) < 0) {
-		json_decref(sets);
+		ct_update_req_done(&u);
 		return -ETIMEDOUT;
 	}
 	char digest[STORE_DIGEST_LEN + 1];
@@ -674,134 +723,36 @@ lxc_config_put(struct api_call *c)
 		r = api_digest_check(c, digest);
 	if (r >= 0)
 		r = ct_check_lock(gc, &c->err);
-	bool unprivileged = r >= 0 && guestconf_get(&gc->main, "unprivileged") &&
-	                    streq(guestconf_get(&gc->main, "unprivileged"), "1");
 	bool running = r >= 0 && ct_running(ct_cg_host(), vmid);
-
 	/* checks first, changes after: a rejected request changes nothing */
-	json_object_foreach (sets, key, v) {
-		if (r < 0)
-			break;
-		const char *text = json_string_value(v);
-		r = check_key_privs(c, vmid, key, text, unprivileged);
-		if (r < 0)
-			break;
-		if (ct_is_volume_key(key)) {
-			const char *old = guestconf_get(&gc->main, key);
-			struct ct_mount a = { 0 }, b = { 0 };
-			struct error me = { 0 };
-			/* only options of an existing volume may change here; new volumes come
-			 * with the resize/move work */
-			if (!old || ct_mount_parse(key, old, &a, &me) < 0 ||
-			    ct_mount_parse(key, text, &b, &c->err) < 0 ||
-			    !streq(a.volume, b.volume))
-				r = api_fail(c, 501,
-				             "%s: adding or replacing volumes is not supported yet",
-				             key);
-			ct_mount_done(&a);
-			ct_mount_done(&b);
-		}
-		if (r >= 0 && streq(key, "unprivileged"))
-			r = api_fail(c, 500,
-			             "unprivileged: cannot change the privilege mode of an "
-			             "existing container");
-	}
-	for (char **d = del; r >= 0 && d && *d; d++) {
-		if (streq(*d, "rootfs") || streq(*d, "unprivileged"))
-			r = api_fail(c, 400, "unable to delete required option '%s'", *d);
-		else if (!ct_key_schema(*d) && !startswith(*d, "lxc."))
-			r = api_param_error(c, "delete", "invalid configuration ID '%s'", *d);
-		else
-			r = check_key_privs(c, vmid, *d, NULL, unprivileged);
-	}
-
-	if (r >= 0) {
-		struct guestconf_section *pend = NULL;
-		for (char **rv = rev; rv && *rv; rv++)
-			if (gc->pending) {
-				guestconf_unset(gc->pending, *rv);
-				guestconf_pending_delete_remove(gc, *rv);
-			}
-		json_object_foreach (sets, key, v) {
-			const char *text = json_string_value(v);
-			_cleanup_free_ char *canon = NULL;
-			if (ct_is_net_key(key, NULL)) {
-				struct ct_net n = { 0 };
-				r = ct_net_parse(key, text, &n, &c->err);
-				if (r < 0)
-					break;
-				if (!n.hwaddr) {
-					/* keep the MAC the NIC had */
-					const char *old = guestconf_get(&gc->main, key);
-					struct ct_net o = { 0 };
-					struct error ne = { 0 };
-					char mac[18];
-					if (old && ct_net_parse(key, old, &o, &ne) >= 0 && o.hwaddr)
-						n.hwaddr = xstrdup(o.hwaddr);
-					else {
-						ct_random_mac(mac);
-						n.hwaddr = xstrdup(mac);
-					}
-					ct_net_done(&o);
-				}
-				canon = ct_net_print(&n);
-				ct_net_done(&n);
-				text = canon;
-			}
-			struct guestconf_section *target = &gc->main;
-			if (running && !hot_key(key)) {
-				if (!pend)
-					pend = guestconf_pending(gc);
-				target = pend;
-			}
-			if (streq(key, "description"))
-				r = guestconf_set_description(target, text);
-			else
-				r = guestconf_set(target, key, text);
-			if (r < 0) {
-				r = api_param_error(c, key, "invalid value");
-				break;
-			}
-			if (target == &gc->main && gc->pending) {
-				guestconf_unset(gc->pending, key);
-				guestconf_pending_delete_remove(gc, key);
-			}
-		}
-		for (char **d = del; r >= 0 && d && *d; d++) {
-			if (running && !hot_key(*d)) {
-				guestconf_pending_delete_add(gc, *d, false);
-				continue;
-			}
-			if (streq(*d, "description"))
-				guestconf_set_description(&gc->main, NULL);
-			else if (guestconf_unset(&gc->main, *d) < 0)
-				log_info("CT %u: cannot delete '%s' - not set in current "
-				         "configuration!",
-				         vmid, *d);
-		}
-		guestconf_prune_pending(gc);
-	}
-	/* the result must still be a valid config */
-	if (r >= 0) {
-		struct ct_config *cc = NULL;
-		r = ct_conf_typed(gc, vmid, &cc, &c->err);
-		ct_config_free(cc);
-		if (r < 0)
-			c->err.status = 400;
-	}
+	if (r >= 0)
+		r = ct_update_check(c, vmid, gc, &u);
+	bool task = r >= 0 && ct_update_needs_storage(gc, &u, running);
+	struct ct_update_ops ops = { .warn = log_warning, .userdata = &vmid };
+	if (r >= 0)
+		r = ct_update_apply(gc, vmid, running, u.sets, u.del, u.rev, task ? NULL : &ops,
+		                    &c->err);
 	/* limits of a running CT apply at once; what fails stays pending (and is reported
 	 * after the config is saved, as PVE) */
 	struct error hot_err = { 0 };
 	const char *hot_key_failed = NULL;
-	if (r >= 0 && running)
-		(void)hotplug_limits(vmid, &gc, &hot_key_failed, &hot_err);
-	if (r >= 0)
+	if (r >= 0 && !task && running)
+		(void)ct_hotplug_limits(vmid, &gc, &hot_key_failed, &hot_err);
+	if (r >= 0 && !task)
 		r = ct_conf_save(ctx->store, ctx->node, vmid, gc, digest, &c->err);
 	guestconf_free(gc);
 	store_unlock(lk);
-	json_decref(sets);
+	ct_update_req_done(&u);
 	if (r < 0)
 		return r;
+	if (task) {
+		char id[16];
+		snprintf(id, sizeof(id), "%u", vmid);
+		json_t *tp = json_deep_copy(c->params);
+		json_object_set_new(tp, "api-user", json_string(c->who.user));
+		r = api_start_task(c, "vzconfig", id, tp, NULL, 0);
+		return r < 0 ? r : api_call_wait_task(c, 0, api_null_after_task);
+	}
 	if (hot_key_failed) /* PVE: raise_param_exc with the hotplug errors */
 		return api_param_error(c, hot_key_failed, "unable to hotplug %s: %s",
 		                       hot_key_failed, hot_err.msg);

@@ -958,26 +958,6 @@ config_task_start(struct api_call *c, const struct api_schema *own)
 	return api_start_task(c, "qmconfig", id, tp, NULL, 0);
 }
 
-/* PVE's upid_status_is_error: anything but OK and WARNINGS: n */
-static bool
-task_failed(const struct task_info *t)
-{
-	return !streq(t->status, "OK") && !startswith(t->status, "WARNINGS: ");
-}
-
-/* PUT that allocates: answered when its task ended, null or the task's error as a 500 */
-static int
-config_put_after(struct api_call *c, const struct task_info *t)
-{
-	if (!t)
-		return api_fail(c, 500, "update task lost");
-	if (task_failed(t))
-		return api_fail(c, 500, "%s", t->status);
-	json_decref(c->data);
-	c->data = json_null();
-	return 0;
-}
-
 /* POST with background_delay: null when the task ended well within it, PVE's "failed to
  * update VM" when it failed, else the UPID as without the delay */
 static int
@@ -985,7 +965,7 @@ config_post_after(struct api_call *c, const struct task_info *t)
 {
 	if (!t)
 		return 0;
-	if (task_failed(t))
+	if (api_task_failed(t))
 		return api_fail(c, 500, "failed to update VM %u: %s", vmid_param(c), t->status);
 	json_decref(c->data);
 	c->data = json_null();
@@ -1012,7 +992,7 @@ qemu_config_put(struct api_call *c)
 	if (update_allocates(&u)) {
 		update_req_done(&u);
 		r = config_task_start(c, update_own);
-		return r < 0 ? r : api_call_wait_task(c, 0, config_put_after);
+		return r < 0 ? r : api_call_wait_task(c, 0, api_null_after_task);
 	}
 	struct store_lock *lk = NULL;
 	if (guest_lock(ctx->store, GUESTCONF_QEMU, ctx->node, vmid, 10000, &lk, &c->err) < 0) {

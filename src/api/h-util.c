@@ -106,6 +106,24 @@ api_call_wait_task(struct api_call *c, unsigned timeout_ms,
 	return API_DEFERRED;
 }
 
+bool
+api_task_failed(const struct task_info *t)
+{
+	return !streq(t->status, "OK") && !startswith(t->status, "WARNINGS: ");
+}
+
+int
+api_null_after_task(struct api_call *c, const struct task_info *t)
+{
+	if (!t)
+		return api_fail(c, 500, "update task lost");
+	if (api_task_failed(t))
+		return api_fail(c, 500, "%s", t->status);
+	json_decref(c->data);
+	c->data = json_null();
+	return 0;
+}
+
 struct blocking_call {
 	struct api_call *c;
 	int (*work)(struct api_call *c, void *arg);

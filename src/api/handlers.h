@@ -97,6 +97,11 @@ int api_call_blocking_then(struct api_call *c, int (*work)(struct api_call *c, v
  * API_DEFERRED (or a failure to wait). */
 int api_call_wait_task(struct api_call *c, unsigned timeout_ms,
                        int (*after)(struct api_call *c, const struct task_info *t));
+/* PVE's upid_status_is_error: anything but OK and "WARNINGS: n". */
+bool api_task_failed(const struct task_info *t);
+/* An `after` for api_call_wait_task where the call is synchronous (PUT config that needs a
+ * task): null when the task ended well, its error as "500 <status>" when not. */
+int api_null_after_task(struct api_call *c, const struct task_info *t);
 
 /* Read-modify-write user.cfg: parse the current file, let edit() change it (returning 0, or
  * a negative errno after filling call->err), write it back with compare-and-set, retrying

@@ -126,6 +126,46 @@ const struct cg_host *ct_cg_host(void);
 /* The driver's host facts for a root directory; lxcpath points into buf. */
 void ct_env_init(struct ct_lxc_env *env, const char *root_dir, char *buf, size_t buf_len);
 
+/* ---- config updates (lxc-update.c) ---- */
+
+/* Keys a running CT takes at once without a restart (descriptive ones); the rest of an
+ * update of a running CT waits in [PENDING] (limits are then written by ct_hotplug_limits). */
+bool ct_key_hot(const char *key);
+/* The storage volume a rootfs/mpN value names (not a host path), or NULL; caller frees. */
+char *ct_mount_volume(const char *key, const char *value);
+/* Does a rootfs/mpN value ask for a new volume ("local:4,mp=/data", "4,mp=/data")? */
+bool ct_mount_allocates(const char *key, const char *value);
+
+/* What an update does with storage. alloc turns a mount value that asks for a new volume
+ * into the stored one (*ret, caller frees; NULL: keep the value); free_volume frees a volume.
+ * Either may be NULL (the update is then only checked: values are stored as given and no
+ * volume is freed); warn gets PVE's warnings. */
+struct ct_update_ops {
+	int (*alloc)(const char *key, const char *value, char **ret, void *userdata,
+	             struct error *err);
+	int (*free_volume)(const char *volid, void *userdata, struct error *err);
+	void (*warn)(const char *line, void *userdata);
+	void *userdata;
+};
+
+/* Apply a checked update to gc as PVE's update_pct_config: revert drops pending values; a
+ * set goes into the config (a stopped CT, or a hot key) or into [PENDING]; NICs get their
+ * canonical form and keep their MAC; a mount point set on a stopped CT gets its new volume
+ * (alloc) and its old volume becomes unusedN, as does the volume of a deleted mount point;
+ * deleting unusedN frees its volume at once, running or not, when the CT owns it. The
+ * result must load as a CT config (400 otherwise). */
+int ct_update_apply(struct guestconf *gc, unsigned vmid, bool running, json_t *sets, char **del,
+                    char **rev, const struct ct_update_ops *ops, struct error *err);
+/* All pending changes into the config (a CT starting, or stopped): deletions first, new
+ * volumes allocated, replaced and removed volumes kept as unusedN, deleted unusedN freed. A
+ * change that fails is warned about and stays pending. True when anything moved. */
+int ct_pending_commit_all(struct guestconf *gc, unsigned vmid, const struct ct_update_ops *ops);
+/* Write the pending limits (memory, swap, cpulimit, cpuunits) of running CT vmid to its
+ * cgroup. On success they move into the config (*gcp is replaced); on failure they stay
+ * pending, *ret_key names the first and err says why (PVE: "unable to hotplug <key>: ..."). */
+int ct_hotplug_limits(unsigned vmid, struct guestconf **gcp, const char **ret_key,
+                      struct error *err);
+
 /* The task functions (worker side). */
 int ct_create_task_run(struct task_worker *w, json_t *params, struct error *err);
 int ct_start_task_run(struct task_worker *w, json_t *params, struct error *err);
@@ -139,3 +179,4 @@ int console_task_run(struct task_worker *w, json_t *params, struct error *err); 
 int ct_resize_task_run(struct task_worker *w, json_t *params, struct error *err);
 int ct_template_task_run(struct task_worker *w, json_t *params, struct error *err);
 int ct_startall_task_run(struct task_worker *w, json_t *params, struct error *err);
+int ct_config_task_run(struct task_worker *w, json_t *params, struct error *err); /* vzconfig */

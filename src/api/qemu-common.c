@@ -249,7 +249,7 @@ vm_update_apply(struct guestconf *gc, unsigned vmid, bool running, json_t *sets,
 			return error_set_status(err, 400, EINVAL, "%s: invalid value", key);
 		_cleanup_free_ char *new_vol = vm_disk_volume(key, text);
 		if (old_vol && (!new_vol || !streq(old_vol, new_vol)))
-			vm_add_unused(&gc->main, old_vol);
+			guestconf_add_unused(&gc->main, old_vol, VM_MAX_UNUSED);
 		if (target == &gc->main && gc->pending) {
 			guestconf_unset(gc->pending, key);
 			guestconf_pending_delete_remove(gc, key);
@@ -281,14 +281,14 @@ vm_update_apply(struct guestconf *gc, unsigned vmid, bool running, json_t *sets,
 		                                                          : NULL;
 		if (vol && (force || startswith(*d, "unused"))) {
 			/* only a volume the VM owns is freed; another's only leaves the config */
-			int r = free_volume && vm_owns_volume(vol, vmid)
+			int r = free_volume && guestconf_volume_owned_by(vol, vmid)
 			                ? free_volume(vol, userdata, err)
 			                : 0;
 			if (r < 0)
 				return r;
 		} else if (vol && !startswith(*d, "unused")) {
 			guestconf_unset(&gc->main, *d);
-			vm_add_unused(&gc->main, vol);
+			guestconf_add_unused(&gc->main, vol, VM_MAX_UNUSED);
 			continue;
 		}
 		guestconf_unset(&gc->main, *d);

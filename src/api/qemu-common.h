@@ -67,11 +67,6 @@ int vm_update_apply(struct guestconf *gc, unsigned vmid, bool running, json_t *s
                     void (*warn)(const char *line, void *userdata), void *userdata,
                     struct error *err);
 
-/* Put volume into the first free unusedN of s (nothing when it is there already). */
-void vm_add_unused(struct guestconf_section *s, const char *volume);
-/* Does VM vmid own volume volid ("<storage>:<vmid>/<name>": the vmid in its path, as PVE's
- * vm_is_volid_owner)? Only such volumes are ever freed by a config change. */
-bool vm_owns_volume(const char *volid, unsigned vmid);
 /* The volume a disk value names that the VM would own (not a CD-ROM, not a path), or NULL;
  * caller frees. */
 char *vm_disk_volume(const char *key, const char *value);

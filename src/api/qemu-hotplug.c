@@ -8,22 +8,6 @@
 
 #include <stdio.h>
 
-void
-vm_add_unused(struct guestconf_section *s, const char *volume)
-{
-	for (unsigned i = 0; i < VM_MAX_UNUSED; i++) {
-		char uk[16];
-		snprintf(uk, sizeof(uk), "unused%u", i);
-		const char *cur = guestconf_get(s, uk);
-		if (cur && streq(cur, volume))
-			return;
-		if (!cur) {
-			guestconf_set(s, uk, volume);
-			return;
-		}
-	}
-}
-
 char *
 vm_disk_volume(const char *key, const char *value)
 {
@@ -35,42 +19,6 @@ vm_disk_volume(const char *key, const char *value)
 		vol = xstrdup(d.file);
 	vm_disk_done(&d);
 	return vol;
-}
-
-bool
-vm_owns_volume(const char *volid, unsigned vmid)
-{
-	const char *colon = strchr(volid, ':');
-	if (!colon)
-		return false;
-	char *end = NULL;
-	unsigned long owner = strtoul(colon + 1, &end, 10);
-	return end != colon + 1 && *end == '/' && owner == vmid;
-}
-
-/* The keys with a pending deletion, '!' (forced) stripped. */
-static char **
-pending_deletes(const struct guestconf *gc)
-{
-	const char *list = gc->pending ? guestconf_get(gc->pending, "delete") : NULL;
-	char **keys = list ? split_list(list) : NULL;
-	for (char **k = keys; k && *k; k++)
-		if (**k == '!')
-			memmove(*k, *k + 1, strlen(*k));
-	return keys;
-}
-
-/* The keys with a pending value (not "delete"). */
-static char **
-pending_sets(const struct guestconf *gc)
-{
-	size_t n = gc->pending ? gc->pending->n_items : 0;
-	char **keys = xcalloc(n + 1, sizeof(*keys));
-	size_t j = 0;
-	for (size_t i = 0; i < n; i++)
-		if (!streq(gc->pending->items[i].key, "delete"))
-			keys[j++] = xstrdup(gc->pending->items[i].key);
-	return keys;
 }
 
 int
@@ -94,10 +42,10 @@ vm_pending_commit(struct guestconf *gc, unsigned vmid, const char *key, vm_free_
 	 * (and the deletion of unusedN itself) frees it when the VM owns it, else it only leaves
 	 * the config (PVE's try_deallocate_drive) */
 	if (force || startswith(key, "unused"))
-		return free_volume && vm_owns_volume(old_vol, vmid)
+		return free_volume && guestconf_volume_owned_by(old_vol, vmid)
 		               ? free_volume(old_vol, userdata, err)
 		               : 0;
-	vm_add_unused(&gc->main, old_vol);
+	guestconf_add_unused(&gc->main, old_vol, VM_MAX_UNUSED);
 	return 0;
 }
 
@@ -107,8 +55,8 @@ vm_pending_commit_all(struct guestconf *gc, unsigned vmid, vm_free_fn free_volum
 {
 	if (!gc->pending)
 		return 0;
-	_cleanup_(strv_freep) char **dels = pending_deletes(gc);
-	_cleanup_(strv_freep) char **sets = pending_sets(gc);
+	_cleanup_(strv_freep) char **dels = guestconf_pending_delete_keys(gc);
+	_cleanup_(strv_freep) char **sets = guestconf_pending_set_keys(gc);
 	int r = 0;
 	for (char **k = dels; r >= 0 && k && *k; k++)
 		r = vm_pending_commit(gc, vmid, *k, free_volume, userdata, err);
@@ -318,8 +266,8 @@ vm_hotplug_pending(const struct vm_host *h, struct guestconf *gc, unsigned vmid,
 		              .userdata = userdata,
 		              .log = log,
 		              .errors = json_object() };
-	_cleanup_(strv_freep) char **dels = pending_deletes(gc);
-	_cleanup_(strv_freep) char **sets = pending_sets(gc);
+	_cleanup_(strv_freep) char **dels = guestconf_pending_delete_keys(gc);
+	_cleanup_(strv_freep) char **sets = guestconf_pending_set_keys(gc);
 	int r = 0;
 	for (int pass = 0; pass < 2 && r >= 0; pass++) {
 		for (char **k = pass ? sets : dels; k && *k; k++) {

@@ -13,20 +13,21 @@ const struct api_route *const api_route_tables[] = {
 };
 
 const struct task_type api_task_types[] = {
-	{ "berthprobe", probe_task_run },     { "imgcopy", upload_task_run },
-	{ "imgdel", imgdel_task_run },        { "download", aplinfo_task_run },
-	{ "vzcreate", ct_create_task_run },   { "vzstart", ct_start_task_run },
-	{ "vzstop", ct_stop_task_run },       { "vzshutdown", ct_shutdown_task_run },
-	{ "vzreboot", ct_reboot_task_run },   { "vzsuspend", ct_suspend_task_run },
-	{ "vzresume", ct_resume_task_run },   { "vzdestroy", ct_destroy_task_run },
-	{ "startall", ct_startall_task_run }, { "vncproxy", console_task_run },
-	{ "resize", guest_resize_task_run },  { "vztemplate", ct_template_task_run },
-	{ "qmcreate", vm_create_task_run },   { "qmstart", vm_start_task_run },
-	{ "qmstop", vm_stop_task_run },       { "qmshutdown", vm_shutdown_task_run },
-	{ "qmreboot", vm_reboot_task_run },   { "qmreset", vm_reset_task_run },
-	{ "qmpause", vm_suspend_task_run },   { "qmresume", vm_resume_task_run },
-	{ "qmdestroy", vm_destroy_task_run }, { "qmconfig", vm_config_task_run },
-	{ "qmmove", vm_move_disk_task_run },  { "qmtemplate", vm_template_task_run },
+	{ "berthprobe", probe_task_run },       { "imgcopy", upload_task_run },
+	{ "imgdel", imgdel_task_run },          { "download", aplinfo_task_run },
+	{ "vzcreate", ct_create_task_run },     { "vzstart", ct_start_task_run },
+	{ "vzstop", ct_stop_task_run },         { "vzshutdown", ct_shutdown_task_run },
+	{ "vzreboot", ct_reboot_task_run },     { "vzsuspend", ct_suspend_task_run },
+	{ "vzresume", ct_resume_task_run },     { "vzdestroy", ct_destroy_task_run },
+	{ "startall", ct_startall_task_run },   { "vncproxy", console_task_run },
+	{ "resize", guest_resize_task_run },    { "vztemplate", ct_template_task_run },
+	{ "vzconfig", ct_config_task_run },     { "qmcreate", vm_create_task_run },
+	{ "qmstart", vm_start_task_run },       { "qmstop", vm_stop_task_run },
+	{ "qmshutdown", vm_shutdown_task_run }, { "qmreboot", vm_reboot_task_run },
+	{ "qmreset", vm_reset_task_run },       { "qmpause", vm_suspend_task_run },
+	{ "qmresume", vm_resume_task_run },     { "qmdestroy", vm_destroy_task_run },
+	{ "qmconfig", vm_config_task_run },     { "qmmove", vm_move_disk_task_run },
+	{ "qmtemplate", vm_template_task_run },
 };
 const size_t api_task_types_count = ARRAY_SIZE(api_task_types);
 

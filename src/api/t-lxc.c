@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <sched.h>
 #include <stdio.h>
+#include <strings.h>
 #include <sys/mount.h>
 #include <limits.h>
 #include <sys/stat.h>
@@ -62,7 +63,165 @@ load_locked(struct ct_task *t, struct store_lock **ret_lock, struct guestconf **
 	return r;
 }
 
+struct created {
+	char **volids; /* allocated by this task, freed again on failure */
+	size_t n;
+};
+
+static void
+created_add(struct created *c, const char *volid)
+{
+	c->volids = xrealloc(c->volids, (c->n + 1) * sizeof(char *));
+	c->volids[c->n++] = xstrdup(volid);
+}
+
+/* Allocate the volume a rootfs/mpN value asks for ("<sid>:<GiB>"), make a file system on a
+ * raw image, and return the value with the new volume and its size. Existing volumes are
+ * returned as they are. */
+static int
+alloc_mount(struct ct_task *t, const char *key, const char *value, const char *def_storage,
+            const struct ct_idmap *map, struct created *made, char **ret, struct error *err)
+{
+	struct ct_mount m = { 0 };
+	int r = ct_mount_parse(key, value, &m, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *sid = NULL;
+	double gib;
+	if (m.type != CT_MP_VOLUME || !storage_alloc_request(m.volume, def_storage, &sid, &gib)) {
+		*ret = ct_mount_print(&m);
+		ct_mount_done(&m);
+		return 0;
+	}
+	uint64_t size_kib = (uint64_t)(gib * 1024 * 1024 + 0.5);
+	enum volume_format fmt = storage_ct_format(t->scfg, sid, size_kib, err);
+	if (fmt == FORMAT_NONE) {
+		ct_mount_done(&m);
+		return -EINVAL;
+	}
+	_cleanup_free_ char *volid = NULL;
+	r = storage_alloc(t->scfg, sid, t->vmid, fmt, NULL, size_kib, &volid, err);
+	if (r < 0) {
+		ct_mount_done(&m);
+		return r;
+	}
+	created_add(made, volid);
+	task_log(t->w, "allocated %s '%s' (%s)", key, volid,
+	         fmt == FORMAT_RAW ? "raw image, ext4" : "directory");
+	_cleanup_free_ char *path = NULL;
+	r = storage_path(t->scfg, volid, &path, err);
+	if (r >= 0 && fmt == FORMAT_RAW)
+		r = storage_mkfs_owner(path, map->count ? map->uid_base : 0,
+		                       map->count ? map->gid_base : 0, err);
+	if (r >= 0 && fmt == FORMAT_SUBVOL && map->count &&
+	    chown(path, map->uid_base, map->gid_base) < 0)
+		r = error_errno(err, -errno, "unable to chown '%s'", path);
+	if (r < 0) {
+		ct_mount_done(&m);
+		return r;
+	}
+	free(m.volume);
+	m.volume = TAKE_PTR(volid);
+	m.size = size_kib * 1024;
+	*ret = ct_mount_print(&m);
+	ct_mount_done(&m);
+	return 0;
+}
+
+/* ---- volumes of config changes ---- */
+
+/* The storage side of a config update or of pending changes becoming real: new mount point
+ * volumes (on the rootfs's storage when none is named) owned by the CT's root, volumes of
+ * deleted unusedN freed when the CT owns them. */
+struct update_storage {
+	struct ct_task *t;
+	struct ct_idmap map;
+	char *def_storage;
+	struct created made;
+};
+
+static int
+update_alloc(const char *key, const char *value, char **ret, void *userdata, struct error *err)
+{
+	struct update_storage *u = userdata;
+	if (!ct_mount_allocates(key, value))
+		return 0;
+	int r = alloc_mount(u->t, key, value, u->def_storage, &u->map, &u->made, ret, err);
+	if (r < 0)
+		error_prefix(err, "%s", key);
+	return r;
+}
+
+static int
+update_free(const char *volid, void *userdata, struct error *err)
+{
+	struct update_storage *u = userdata;
+	int r = storage_free(u->t->scfg, volid, err);
+	if (r == -ENOENT) {
+		task_warn(u->t->w, "volume '%s' is already gone", volid);
+		return 0;
+	}
+	if (r >= 0)
+		task_log(u->t->w, "freed '%s'", volid);
+	return r;
+}
+
+static void
+update_warn(const char *line, void *userdata)
+{
+	struct update_storage *u = userdata;
+	task_warn(u->t->w, "%s", line);
+}
+
+static struct ct_update_ops
+update_storage_init(struct update_storage *u, struct ct_task *t, const struct guestconf *gc)
+{
+	*u = (struct update_storage){ .t = t };
+	if (streq(guestconf_get(&gc->main, "unprivileged") ?: "0", "1"))
+		u->map = (struct ct_idmap){ t->lxc.idmap_base, t->lxc.idmap_base,
+			                    t->lxc.idmap_count };
+	_cleanup_free_ char *root = ct_mount_volume("rootfs", guestconf_get(&gc->main, "rootfs"));
+	u->def_storage = root ? xstrndup(root, strcspn(root, ":")) : xstrdup("local");
+	return (struct ct_update_ops){ .alloc = update_alloc,
+		                       .free_volume = update_free,
+		                       .warn = update_warn,
+		                       .userdata = u };
+}
+
+/* Done with it: on failure (ok false) the volumes it made are freed again. */
+static void
+update_storage_done(struct update_storage *u, bool ok)
+{
+	for (size_t i = 0; i < u->made.n; i++) {
+		struct error e = { 0 };
+		if (!ok && storage_free(u->t->scfg, u->made.volids[i], &e) < 0)
+			task_warn(u->t->w, "unable to free '%s': %s", u->made.volids[i], e.msg);
+		free(u->made.volids[i]);
+	}
+	free(u->made.volids);
+	free(u->def_storage);
+}
+
 /* ---- pending changes ---- */
+
+/* Move gc's pending changes into its config and save it (new volumes made, old ones kept as
+ * unusedN, deleted unusedN freed): 1 when anything moved, 0 when nothing was pending. */
+static int
+commit_pending(struct ct_task *t, struct guestconf *gc, const char *digest, struct error *err)
+{
+	struct update_storage us;
+	struct ct_update_ops ops = update_storage_init(&us, t, gc);
+	int r = ct_pending_commit_all(gc, t->vmid, &ops);
+	if (r > 0) {
+		int s = ct_conf_save(t->env->store, t->env->node, t->vmid, gc, digest, err);
+		if (s < 0)
+			r = s;
+		else
+			task_log(t->w, "applied pending changes");
+	}
+	update_storage_done(&us, r >= 0);
+	return r;
+}
 
 /* Apply the pending section once the CT is stopped, so the config reads as what runs next. */
 static void
@@ -74,12 +233,8 @@ apply_pending(struct ct_task *t)
 	struct error err = { 0 };
 	if (load_locked(t, &lk, &gc, NULL, digest, &err) < 0)
 		return;
-	if (guestconf_apply_pending(gc, NULL)) {
-		if (ct_conf_save(t->env->store, t->env->node, t->vmid, gc, digest, &err) < 0)
-			task_warn(t->w, "unable to apply pending changes: %s", err.msg);
-		else
-			task_log(t->w, "applied pending changes");
-	}
+	if (commit_pending(t, gc, digest, &err) < 0)
+		task_warn(t->w, "unable to apply pending changes: %s", err.msg);
 	guestconf_free(gc);
 	store_unlock(lk);
 }
@@ -107,14 +262,10 @@ start_locked(struct ct_task *t, bool skiplock, bool debug, struct error *err)
 		r = ct_check_lock(gc, err);
 	if (r >= 0 && cc->template)
 		r = error_set(err, EINVAL, "CT %u is a template - cannot start", t->vmid);
-	if (r >= 0 && guestconf_apply_pending(gc, NULL)) {
-		r = ct_conf_save(t->env->store, t->env->node, t->vmid, gc, digest, err);
-		if (r >= 0) {
-			task_log(t->w, "applied pending changes");
-			ct_config_free(cc);
-			cc = NULL;
-			r = ct_conf_typed(gc, t->vmid, &cc, err);
-		}
+	if (r >= 0 && (r = commit_pending(t, gc, digest, err)) > 0) {
+		ct_config_free(cc);
+		cc = NULL;
+		r = ct_conf_typed(gc, t->vmid, &cc, err);
 	}
 	if (r >= 0) {
 		cc->debug = debug;
@@ -213,6 +364,70 @@ int
 ct_resume_task_run(struct task_worker *w, json_t *params, struct error *err)
 {
 	return power_task(w, params, OP_RESUME, err);
+}
+
+/* ---- vzconfig ---- */
+
+/* PUT config when volumes are made or freed: the update, checked by the handler already,
+ * done again here under the CT's lock with the storage work (PVE does it inside its
+ * synchronous update; berthd leaves storage to workers). New volumes are freed again when
+ * the update fails. */
+int
+ct_config_task_run(struct task_worker *w, json_t *params, struct error *err)
+{
+	static const char *const own[] = { "node",   "vmid",     "digest", "delete",
+		                           "revert", "api-user", NULL };
+	struct ct_task t = { 0 };
+	int r = ct_task_init(&t, w, params, err);
+	struct store_lock *lk = NULL;
+	struct guestconf *gc = NULL;
+	char digest[STORE_DIGEST_LEN + 1];
+	if (r >= 0)
+		r = load_locked(&t, &lk, &gc, NULL, digest, err);
+	const char *want = json_string_value(json_object_get(params, "digest"));
+	if (r >= 0 && want && strcasecmp(want, digest) != 0)
+		r = error_set(err, EINVAL,
+		              "detected modified configuration - file changed by other user? "
+		              "Try again.");
+	if (r >= 0)
+		r = ct_check_lock(gc, err);
+	json_t *sets = json_object();
+	const char *key;
+	json_t *v;
+	json_object_foreach (params, key, v) {
+		_cleanup_free_ char *text = strv_contains(own, key) ? NULL : schema_scalar_text(v);
+		if (text)
+			json_object_set_new(sets, key, json_string(text));
+	}
+	const char *d = json_string_value(json_object_get(params, "delete"));
+	const char *rv = json_string_value(json_object_get(params, "revert"));
+	_cleanup_(strv_freep) char **del = d ? split_list(d) : NULL;
+	_cleanup_(strv_freep) char **rev = rv ? split_list(rv) : NULL;
+	bool running = ct_running(ct_cg_host(), t.vmid);
+	struct update_storage us = { 0 };
+	bool have_us = false;
+	if (r >= 0) {
+		struct ct_update_ops ops = update_storage_init(&us, &t, gc);
+		have_us = true;
+		r = ct_update_apply(gc, t.vmid, running, sets, del, rev, &ops, err);
+	}
+	/* limits of a running CT: what the cgroup refuses stays pending, and is the answer */
+	struct error hot_err = { 0 };
+	const char *hot_key = NULL;
+	if (r >= 0 && running)
+		(void)ct_hotplug_limits(t.vmid, &gc, &hot_key, &hot_err);
+	if (r >= 0)
+		r = ct_conf_save(t.env->store, t.env->node, t.vmid, gc, digest, err);
+	if (have_us)
+		update_storage_done(&us, r >= 0);
+	if (r >= 0 && hot_key)
+		r = error_set(err, EINVAL, "unable to hotplug %s: %s", hot_key, hot_err.msg);
+	json_decref(sets);
+	guestconf_free(gc);
+	if (lk)
+		store_unlock(lk);
+	ct_task_done(&t);
+	return r;
 }
 
 /* ---- vzdestroy ---- */
@@ -349,71 +564,6 @@ ct_destroy_task_run(struct task_worker *w, json_t *params, struct error *err)
 }
 
 /* ---- vzcreate ---- */
-
-struct created {
-	char **volids; /* allocated by this task, freed again on failure */
-	size_t n;
-};
-
-static void
-created_add(struct created *c, const char *volid)
-{
-	c->volids = xrealloc(c->volids, (c->n + 1) * sizeof(char *));
-	c->volids[c->n++] = xstrdup(volid);
-}
-
-/* Allocate the volume a rootfs/mpN value asks for ("<sid>:<GiB>"), make a file system on a
- * raw image, and return the value with the new volume and its size. Existing volumes are
- * returned as they are. */
-static int
-alloc_mount(struct ct_task *t, const char *key, const char *value, const char *def_storage,
-            const struct ct_idmap *map, struct created *made, char **ret, struct error *err)
-{
-	struct ct_mount m = { 0 };
-	int r = ct_mount_parse(key, value, &m, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *sid = NULL;
-	double gib;
-	if (m.type != CT_MP_VOLUME || !storage_alloc_request(m.volume, def_storage, &sid, &gib)) {
-		*ret = ct_mount_print(&m);
-		ct_mount_done(&m);
-		return 0;
-	}
-	uint64_t size_kib = (uint64_t)(gib * 1024 * 1024 + 0.5);
-	enum volume_format fmt = storage_ct_format(t->scfg, sid, size_kib, err);
-	if (fmt == FORMAT_NONE) {
-		ct_mount_done(&m);
-		return -EINVAL;
-	}
-	_cleanup_free_ char *volid = NULL;
-	r = storage_alloc(t->scfg, sid, t->vmid, fmt, NULL, size_kib, &volid, err);
-	if (r < 0) {
-		ct_mount_done(&m);
-		return r;
-	}
-	created_add(made, volid);
-	task_log(t->w, "allocated %s '%s' (%s)", key, volid,
-	         fmt == FORMAT_RAW ? "raw image, ext4" : "directory");
-	_cleanup_free_ char *path = NULL;
-	r = storage_path(t->scfg, volid, &path, err);
-	if (r >= 0 && fmt == FORMAT_RAW)
-		r = storage_mkfs_owner(path, map->count ? map->uid_base : 0,
-		                       map->count ? map->gid_base : 0, err);
-	if (r >= 0 && fmt == FORMAT_SUBVOL && map->count &&
-	    chown(path, map->uid_base, map->gid_base) < 0)
-		r = error_errno(err, -errno, "unable to chown '%s'", path);
-	if (r < 0) {
-		ct_mount_done(&m);
-		return r;
-	}
-	free(m.volume);
-	m.volume = TAKE_PTR(volid);
-	m.size = size_kib * 1024;
-	*ret = ct_mount_print(&m);
-	ct_mount_done(&m);
-	return 0;
-}
 
 static int
 fill_rootfs(struct ct_task *t, json_t *params, const char *rootfs_value, struct ct_config *cc,

@@ -1094,7 +1094,7 @@ vm_move_disk_task_run(struct task_worker *w, json_t *params, struct error *err)
 		_cleanup_free_ char *value = moved_value(&t, &m, newvol);
 		guestconf_set(&gc->main, disk, value);
 		if (!del) {
-			vm_add_unused(&gc->main, old);
+			guestconf_add_unused(&gc->main, old, VM_MAX_UNUSED);
 			for (size_t i = 0; i < gc->main.n_items; i++)
 				if (startswith(gc->main.items[i].key, "unused") &&
 				    streq(gc->main.items[i].value, old))

@@ -942,6 +942,56 @@ guestconf_apply_pending(struct guestconf *c, const char *const *only)
 	return changed;
 }
 
+char **
+guestconf_pending_delete_keys(const struct guestconf *c)
+{
+	struct pending_delete d;
+	pending_delete_parse(c, &d);
+	char **keys = xcalloc(d.n + 1, sizeof(*keys));
+	for (size_t i = 0; i < d.n; i++)
+		keys[i] = xstrdup(d.entries[i].key);
+	pending_delete_done(&d);
+	return keys;
+}
+
+char **
+guestconf_pending_set_keys(const struct guestconf *c)
+{
+	size_t n = c->pending ? c->pending->n_items : 0;
+	char **keys = xcalloc(n + 1, sizeof(*keys));
+	size_t j = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!streq(c->pending->items[i].key, "delete"))
+			keys[j++] = xstrdup(c->pending->items[i].key);
+	return keys;
+}
+
+int
+guestconf_add_unused(struct guestconf_section *s, const char *volume, unsigned max)
+{
+	for (unsigned i = 0; i < max; i++) {
+		char key[24];
+		snprintf(key, sizeof(key), "unused%u", i);
+		const char *cur = guestconf_get(s, key);
+		if (cur && streq(cur, volume))
+			return 0;
+		if (!cur)
+			return guestconf_set(s, key, volume);
+	}
+	return -ENOSPC;
+}
+
+bool
+guestconf_volume_owned_by(const char *volid, unsigned vmid)
+{
+	const char *colon = strchr(volid, ':');
+	if (!colon)
+		return false;
+	char *end = NULL;
+	unsigned long owner = strtoul(colon + 1, &end, 10);
+	return end != colon + 1 && *end == '/' && owner == vmid;
+}
+
 /* --- snapshots --- */
 
 struct guestconf_section *

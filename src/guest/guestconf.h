@@ -97,6 +97,17 @@ int guestconf_pending_delete_remove(struct guestconf *c, const char *key);
  * deletions done, the pending description taken; only the keys in `only` (NULL-terminated;
  * NULL: all of them). The pending section is dropped once empty. True when anything moved. */
 bool guestconf_apply_pending(struct guestconf *c, const char *const *only);
+/* The keys with a pending deletion ('!' stripped) and the keys with a pending value (not
+ * "delete"), NULL-terminated, in the order they are stored; caller frees with strv_free. */
+char **guestconf_pending_delete_keys(const struct guestconf *c);
+char **guestconf_pending_set_keys(const struct guestconf *c);
+
+/* Put volume into the first free unusedN (N below max) of s; nothing when it is there
+ * already. -ENOSPC when every unusedN is taken. */
+int guestconf_add_unused(struct guestconf_section *s, const char *volume, unsigned max);
+/* Does guest vmid own volid ("<storage>:<vmid>/<name>": the vmid in its path, as PVE's
+ * vm_is_volid_owner)? Only such volumes are ever freed by a config change. */
+bool guestconf_volume_owned_by(const char *volid, unsigned vmid);
 
 /* Snapshot sections by name (case-insensitive as PVE); NULL when absent. */
 struct guestconf_section *guestconf_snapshot(struct guestconf *c, const char *name);
