@@ -357,3 +357,29 @@ guest_config_json(struct guestconf *gc, const char *snap, bool current, guest_ke
 	}
 	return o;
 }
+
+void
+guest_update_from_params(json_t *params, const char *const *own, struct guest_update *u)
+{
+	const char *d = json_string_value(json_object_get(params, "delete"));
+	const char *rv = json_string_value(json_object_get(params, "revert"));
+	*u = (struct guest_update){ .sets = json_object(),
+		                    .del = d ? split_list(d) : NULL,
+		                    .rev = rv ? split_list(rv) : NULL };
+	const char *key;
+	json_t *v;
+	json_object_foreach (params, key, v) {
+		_cleanup_free_ char *text = strv_contains(own, key) ? NULL : schema_scalar_text(v);
+		if (text)
+			json_object_set_new(u->sets, key, json_string(text));
+	}
+}
+
+void
+guest_update_done(struct guest_update *u)
+{
+	json_decref(u->sets);
+	strv_free(u->del);
+	strv_free(u->rev);
+	*u = (struct guest_update){ 0 };
+}

@@ -126,6 +126,15 @@ const struct cg_host *ct_cg_host(void);
 /* The driver's host facts for a root directory; lxcpath points into buf. */
 void ct_env_init(struct ct_lxc_env *env, const char *root_dir, char *buf, size_t buf_len);
 
+/* A config update as a task gets it in its params: the sets (scalars as text; the task's own
+ * parameters `own` left out), the delete and revert lists. */
+struct guest_update {
+	json_t *sets;
+	char **del, **rev;
+};
+void guest_update_from_params(json_t *params, const char *const *own, struct guest_update *u);
+void guest_update_done(struct guest_update *u);
+
 /* ---- config updates (lxc-update.c) ---- */
 
 /* Keys a running CT takes at once without a restart (descriptive ones); the rest of an

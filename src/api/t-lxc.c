@@ -391,25 +391,15 @@ ct_config_task_run(struct task_worker *w, json_t *params, struct error *err)
 		              "Try again.");
 	if (r >= 0)
 		r = ct_check_lock(gc, err);
-	json_t *sets = json_object();
-	const char *key;
-	json_t *v;
-	json_object_foreach (params, key, v) {
-		_cleanup_free_ char *text = strv_contains(own, key) ? NULL : schema_scalar_text(v);
-		if (text)
-			json_object_set_new(sets, key, json_string(text));
-	}
-	const char *d = json_string_value(json_object_get(params, "delete"));
-	const char *rv = json_string_value(json_object_get(params, "revert"));
-	_cleanup_(strv_freep) char **del = d ? split_list(d) : NULL;
-	_cleanup_(strv_freep) char **rev = rv ? split_list(rv) : NULL;
+	struct guest_update u;
+	guest_update_from_params(params, own, &u);
 	bool running = ct_running(ct_cg_host(), t.vmid);
 	struct update_storage us = { 0 };
 	bool have_us = false;
 	if (r >= 0) {
 		struct ct_update_ops ops = update_storage_init(&us, &t, gc);
 		have_us = true;
-		r = ct_update_apply(gc, t.vmid, running, sets, del, rev, &ops, err);
+		r = ct_update_apply(gc, t.vmid, running, u.sets, u.del, u.rev, &ops, err);
 	}
 	/* limits of a running CT: what the cgroup refuses stays pending, and is the answer */
 	struct error hot_err = { 0 };
@@ -422,7 +412,7 @@ ct_config_task_run(struct task_worker *w, json_t *params, struct error *err)
 		update_storage_done(&us, r >= 0);
 	if (r >= 0 && hot_key)
 		r = error_set(err, EINVAL, "unable to hotplug %s: %s", hot_key, hot_err.msg);
-	json_decref(sets);
+	guest_update_done(&u);
 	guestconf_free(gc);
 	if (lk)
 		store_unlock(lk);

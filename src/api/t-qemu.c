@@ -609,26 +609,14 @@ vm_config_task_run(struct task_worker *w, json_t *params, struct error *err)
 	static const char *const own[] = { "node",     "vmid",  "digest",   "delete",
 		                           "revert",   "force", "skiplock", "background_delay",
 		                           "api-user", NULL };
-	json_t *sets = json_object();
-	const char *key;
-	json_t *v;
-	json_object_foreach (params, key, v) {
-		if (strv_contains(own, key))
-			continue;
-		_cleanup_free_ char *text = schema_scalar_text(v);
-		if (text)
-			json_object_set_new(sets, key, json_string(text));
-	}
-	const char *d = json_string_value(json_object_get(params, "delete"));
-	const char *rv = json_string_value(json_object_get(params, "revert"));
-	_cleanup_(strv_freep) char **del = d ? split_list(d) : NULL;
-	_cleanup_(strv_freep) char **rev = rv ? split_list(rv) : NULL;
+	struct guest_update u;
+	guest_update_from_params(params, own, &u);
 	bool skiplock = json_integer_value(json_object_get(params, "skiplock")) != 0;
 	if (r >= 0 && !skiplock)
 		r = guest_check_lock(gc, err);
 	bool running = vm_pid(&t.ve.q, t.vmid) > 0;
 	if (r >= 0)
-		r = vm_update_apply(gc, t.vmid, running, sets, del, rev,
+		r = vm_update_apply(gc, t.vmid, running, u.sets, u.del, u.rev,
 		                    json_integer_value(json_object_get(params, "force")) != 0,
 		                    alloc_disk, free_now, warn_line, &t, err);
 	if (r >= 0)
@@ -651,7 +639,7 @@ vm_config_task_run(struct task_worker *w, json_t *params, struct error *err)
 			              json_object_size(errors));
 		json_decref(errors);
 	}
-	json_decref(sets);
+	guest_update_done(&u);
 	guestconf_free(gc);
 	if (lk)
 		store_unlock(lk);
