@@ -203,12 +203,45 @@ vm_key_fastplug(const char *key)
 	return strv_contains(fastplug_keys, key);
 }
 
+char *
+vm_boot_without(const struct guestconf *gc, char **del)
+{
+	const char *boot = guestconf_get(&gc->main, "boot");
+	if (gc->pending && guestconf_get(gc->pending, "boot"))
+		boot = guestconf_get(gc->pending, "boot");
+	const char *order = boot ? strstr(boot, "order=") : NULL;
+	if (!order || (order != boot && order[-1] != ','))
+		return NULL;
+	order += strlen("order=");
+	_cleanup_free_ char *list = xstrndup(order, strcspn(order, ","));
+	_cleanup_(strv_freep) char **devs = split_list(list);
+	bool changed = false;
+	_cleanup_free_ char *out = xstrdup("");
+	for (char **d = devs; d && *d; d++) {
+		if (strv_contains((const char *const *)del, *d)) {
+			changed = true;
+			continue;
+		}
+		char *next = xasprintf("%s%s%s", out, out[0] ? ";" : "", *d);
+		free(out);
+		out = next;
+	}
+	if (!changed)
+		return NULL;
+	return out[0] ? xasprintf("order=%s", out) : xstrdup("");
+}
+
 int
 vm_update_apply(struct guestconf *gc, unsigned vmid, bool running, json_t *sets, char **del,
                 char **rev, bool force, vm_alloc_fn alloc, vm_free_fn free_volume,
                 void (*warn)(const char *line, void *userdata), void *userdata, struct error *err)
 {
 	struct guestconf_section *pend = NULL;
+	/* deleted disks leave the boot order, unless the update sets or deletes it itself */
+	_cleanup_free_ char *boot = del && !json_object_get(sets, "boot") &&
+	                                            !strv_contains((const char *const *)del, "boot")
+	                                    ? vm_boot_without(gc, del)
+	                                    : NULL;
 	for (char **rv = rev; rv && *rv; rv++)
 		if (gc->pending) {
 			guestconf_unset(gc->pending, *rv);
@@ -292,6 +325,17 @@ vm_update_apply(struct guestconf *gc, unsigned vmid, bool running, json_t *sets,
 			continue;
 		}
 		guestconf_unset(&gc->main, *d);
+	}
+	if (boot && running) {
+		if (boot[0])
+			guestconf_set(guestconf_pending(gc), "boot", boot);
+		else
+			guestconf_pending_delete_add(gc, "boot", false);
+	} else if (boot) {
+		if (boot[0])
+			guestconf_set(&gc->main, "boot", boot);
+		else
+			guestconf_unset(&gc->main, "boot");
 	}
 	guestconf_prune_pending(gc);
 	/* the result must still be a valid config */

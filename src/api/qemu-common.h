@@ -60,13 +60,18 @@ typedef int (*vm_free_fn)(const char *volid, void *userdata, struct error *err);
  * revert drops pending values; each set goes into the config (a stopped VM, or a fast-plug
  * key) or into [PENDING]; NICs get canonical form and keep their MAC; a replaced or deleted
  * disk's volume becomes unusedN, unless force (then free_volume frees it, as for deleted
- * unusedN); deleting an unset key calls warn(). alloc may be NULL: values are stored as
- * given. The result must load as a VM config (400 otherwise). */
+ * unusedN); deleted keys leave the boot order (pending on a running VM); deleting an unset
+ * key calls warn(). alloc may be NULL: values are stored as given. The result must load as a
+ * VM config (400 otherwise). */
 int vm_update_apply(struct guestconf *gc, unsigned vmid, bool running, json_t *sets, char **del,
                     char **rev, bool force, vm_alloc_fn alloc, vm_free_fn free_volume,
                     void (*warn)(const char *line, void *userdata), void *userdata,
                     struct error *err);
 
+/* The boot order ("order=a;b") without the keys in del (PVE drops deleted disks from it);
+ * NULL when boot does not name any of them, "" when nothing is left. The pending boot is
+ * used when there is one. Caller frees. */
+char *vm_boot_without(const struct guestconf *gc, char **del);
 /* The volume a disk value names that the VM would own (not a CD-ROM, not a path), or NULL;
  * caller frees. */
 char *vm_disk_volume(const char *key, const char *value);

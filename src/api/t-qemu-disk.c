@@ -350,36 +350,6 @@ unlink_warn(const char *line, void *userdata)
 	log_info("VM %u: %s", u->vmid, line);
 }
 
-/* The boot order without the keys in del (PVE drops deleted disks from it); NULL when boot
- * does not name any of them, "" when nothing is left. */
-static char *
-boot_without(const struct guestconf *gc, char **del)
-{
-	const char *boot = guestconf_get(&gc->main, "boot");
-	if (gc->pending && guestconf_get(gc->pending, "boot"))
-		boot = guestconf_get(gc->pending, "boot");
-	const char *order = boot ? strstr(boot, "order=") : NULL;
-	if (!order || (order != boot && order[-1] != ','))
-		return NULL;
-	order += strlen("order=");
-	_cleanup_free_ char *list = xstrndup(order, strcspn(order, ","));
-	_cleanup_(strv_freep) char **devs = split_list(list);
-	bool changed = false;
-	_cleanup_free_ char *out = xstrdup("");
-	for (char **d = devs; d && *d; d++) {
-		if (strv_contains((const char *const *)del, *d)) {
-			changed = true;
-			continue;
-		}
-		char *next = xasprintf("%s%s%s", out, out[0] ? ";" : "", *d);
-		free(out);
-		out = next;
-	}
-	if (!changed)
-		return NULL;
-	return out[0] ? xasprintf("order=%s", out) : xstrdup("");
-}
-
 static int
 qemu_unlink(struct api_call *c)
 {
@@ -436,7 +406,7 @@ qemu_unlink(struct api_call *c)
 	if (r >= 0) {
 		bool running = vm_running(ctx, vmid);
 		json_t *sets = json_object();
-		_cleanup_free_ char *boot = boot_without(gc, del);
+		_cleanup_free_ char *boot = vm_boot_without(gc, del);
 		char **dels = del;
 		_cleanup_free_ char **with_boot = NULL;
 		if (boot && boot[0]) {
@@ -986,7 +956,7 @@ reassign_run(struct disk_task *t, json_t *params, struct error *err)
 	if (r >= 0) {
 		task_log(w, "volume '%s' is now '%s'", d.file, newvol);
 		char *del[] = { (char *)disk, NULL };
-		_cleanup_free_ char *boot = boot_without(t->gc, del);
+		_cleanup_free_ char *boot = vm_boot_without(t->gc, del);
 		if (boot) {
 			task_log(w, "removing disk '%s' from boot order config", disk);
 			if (boot[0])

@@ -122,6 +122,21 @@ def test_delete_disk_keeps_volume_as_unused_then_frees_it(vm):
     assert not os.path.exists(path)
 
 
+def test_deleted_disks_leave_the_boot_order(vm):
+    vmid = vm.create(scsi0="local:1", virtio0="local:1", net0="virtio,bridge=vmbr0",
+                     boot="order=scsi0;virtio0;net0")
+    vm.s.data("PUT", vm.path(vmid, "/config"), {"delete": "virtio0"})
+    assert vm.config(vmid)["boot"] == "order=scsi0;net0"
+    # the POST task does the same; an emptied order leaves no boot key (PVE's default)
+    vm.task("POST", vm.path(vmid, "/config"), {"delete": "scsi0,net0"})
+    c = vm.config(vmid)
+    assert "boot" not in c and "scsi0" not in c, c
+    # an update that deletes the order itself is done as asked
+    vmid2 = vm.create(scsi0="local:1", scsi1="local:1", boot="order=scsi0;scsi1")
+    vm.s.data("PUT", vm.path(vmid2, "/config"), {"delete": "scsi1,boot"})
+    assert "boot" not in vm.config(vmid2)
+
+
 def test_no_options_and_set_plus_delete_are_refused(vm):
     vmid = vm.create()
     r = vm.s.put(vm.path(vmid, "/config"), {})
