@@ -673,19 +673,21 @@ ct_update_check(struct api_call *c, unsigned vmid, const struct guestconf *gc,
 	return r;
 }
 
-/* Does the update need storage work now (a task)? A new volume for a stopped CT, or the
- * deletion of unusedN (its volume is freed at once). */
+/* Does the update need work outside the daemon (a task)? A new volume for a stopped CT, the
+ * deletion of unusedN (its volume is freed at once), a NIC of a running CT (made live). */
 static bool
-ct_update_needs_storage(const struct guestconf *gc, const struct ct_update_req *u, bool running)
+ct_update_needs_task(const struct guestconf *gc, const struct ct_update_req *u, bool running)
 {
 	const char *key;
 	json_t *v;
 	json_object_foreach (u->sets, key, v)
-		if (!running && ct_is_volume_key(key) &&
-		    ct_mount_allocates(key, json_string_value(v)))
+		if ((running && ct_is_net_key(key, NULL)) ||
+		    (!running && ct_is_volume_key(key) &&
+		     ct_mount_allocates(key, json_string_value(v))))
 			return true;
 	for (char **d = u->del; d && *d; d++)
-		if (startswith(*d, "unused") && guestconf_get(&gc->main, *d))
+		if ((startswith(*d, "unused") && guestconf_get(&gc->main, *d)) ||
+		    (running && ct_is_net_key(*d, NULL) && guestconf_get(&gc->main, *d)))
 			return true;
 	return false;
 }
@@ -697,9 +699,10 @@ log_warning(const char *line, void *userdata)
 	log_info("CT %u: %s", vmid, line);
 }
 
-/* PUT config: synchronous, null (PVE's update_vm). A running CT takes limits and descriptive
- * keys at once, the rest waits in [PENDING]. An update that allocates or frees a volume runs
- * as a vzconfig task, checked here first and answered when the task ended. */
+/* PUT config: synchronous, null (PVE's update_vm). A running CT takes limits, NICs and
+ * descriptive keys at once, the rest waits in [PENDING]. An update that allocates or frees a
+ * volume or changes a running CT's NICs runs as a vzconfig task, checked here first and
+ * answered when the task ended. */
 static int
 lxc_config_put(struct api_call *c)
 {
@@ -727,7 +730,7 @@ lxc_config_put(struct api_call *c)
 	/* checks first, changes after: a rejected request changes nothing */
 	if (r >= 0)
 		r = ct_update_check(c, vmid, gc, &u);
-	bool task = r >= 0 && ct_update_needs_storage(gc, &u, running);
+	bool task = r >= 0 && ct_update_needs_task(gc, &u, running);
 	struct ct_update_ops ops = { .warn = log_warning, .userdata = &vmid };
 	if (r >= 0)
 		r = ct_update_apply(gc, vmid, running, u.sets, u.del, u.rev, task ? NULL : &ops,

@@ -174,6 +174,11 @@ int ct_pending_commit_all(struct guestconf *gc, unsigned vmid, const struct ct_u
  * pending, *ret_key names the first and err says why (PVE: "unable to hotplug <key>: ..."). */
 int ct_hotplug_limits(unsigned vmid, struct guestconf **gcp, const char **ret_key,
                       struct error *err);
+/* Make the pending NIC changes (set or deleted netN) of running CT vmid (init pid) live
+ * (PVE's update_net), committing each that took; the number applied. One that fails stays
+ * pending; the first such names *ret_key (caller frees) with err saying why. Tasks only. */
+int ct_hotplug_nets(struct guestconf *gc, unsigned vmid, pid_t pid, ct_log_fn log, void *userdata,
+                    char **ret_key, struct error *err);
 
 /* The task functions (worker side). */
 int ct_create_task_run(struct task_worker *w, json_t *params, struct error *err);

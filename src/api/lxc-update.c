@@ -284,3 +284,57 @@ ct_hotplug_limits(unsigned vmid, struct guestconf **gcp, const char **ret_key, s
 	*gcp = next;
 	return 0;
 }
+
+/* One pending NIC change of a running CT made live; the key's pending change is committed. */
+static int
+hotplug_net(struct guestconf *gc, unsigned vmid, pid_t pid, const char *key, ct_log_fn log,
+            void *userdata, struct error *err)
+{
+	const char *old_text = guestconf_get(&gc->main, key);
+	bool del = guestconf_pending_delete_has(gc, key, NULL);
+	const char *new_text = del ? NULL : guestconf_get(gc->pending, key);
+	struct ct_net old = { 0 }, now = { 0 };
+	int r = 0;
+	if (old_text)
+		r = ct_net_parse(key, old_text, &old, err);
+	if (r >= 0 && new_text)
+		r = ct_net_parse(key, new_text, &now, err);
+	if (r >= 0)
+		r = ct_net_hotplug(vmid, pid, old_text ? &old : NULL, new_text ? &now : NULL, log,
+		                   userdata, err);
+	ct_net_done(&old);
+	ct_net_done(&now);
+	if (r >= 0) {
+		const char *only[] = { key, NULL };
+		guestconf_apply_pending(gc, only);
+	}
+	return r;
+}
+
+int
+ct_hotplug_nets(struct guestconf *gc, unsigned vmid, pid_t pid, ct_log_fn log, void *userdata,
+                char **ret_key, struct error *err)
+{
+	if (!gc->pending)
+		return 0;
+	_cleanup_(strv_freep) char **dels = guestconf_pending_delete_keys(gc);
+	_cleanup_(strv_freep) char **sets = guestconf_pending_set_keys(gc);
+	int applied = 0;
+	char **lists[] = { dels, sets };
+	for (size_t l = 0; l < ARRAY_SIZE(lists); l++)
+		for (char **k = lists[l]; *k; k++) {
+			if (!ct_is_net_key(*k, NULL))
+				continue;
+			struct error e = { 0 };
+			if (hotplug_net(gc, vmid, pid, *k, log, userdata, &e) < 0) {
+				if (!*ret_key) {
+					*ret_key = xstrdup(*k);
+					error_set(err, e.code ? e.code : EIO, "%s", e.msg);
+				}
+				continue;
+			}
+			applied++;
+		}
+	guestconf_prune_pending(gc);
+	return applied;
+}

@@ -368,10 +368,11 @@ ct_resume_task_run(struct task_worker *w, json_t *params, struct error *err)
 
 /* ---- vzconfig ---- */
 
-/* PUT config when volumes are made or freed: the update, checked by the handler already,
- * done again here under the CT's lock with the storage work (PVE does it inside its
- * synchronous update; berthd leaves storage to workers). New volumes are freed again when
- * the update fails. */
+/* PUT config when volumes are made or freed, or NICs of a running CT change: the update,
+ * checked by the handler already, done again here under the CT's lock with the storage and
+ * network work (PVE does it inside its synchronous update; berthd leaves such work to
+ * workers). New volumes are freed again when the update fails; a NIC change that cannot be
+ * made live stays pending and is the task's error. */
 int
 ct_config_task_run(struct task_worker *w, json_t *params, struct error *err)
 {
@@ -410,8 +411,17 @@ ct_config_task_run(struct task_worker *w, json_t *params, struct error *err)
 		r = ct_conf_save(t.env->store, t.env->node, t.vmid, gc, digest, err);
 	if (have_us)
 		update_storage_done(&us, r >= 0);
+	/* NICs of a running CT, once the config with their pending changes is saved */
+	_cleanup_free_ char *net_key = NULL;
+	struct error net_err = { 0 };
+	pid_t pid = r >= 0 && running ? ct_init_pid(ct_cg_host(), t.vmid) : 0;
+	if (pid > 0 &&
+	    ct_hotplug_nets(gc, t.vmid, pid, ct_task_log_line, w, &net_key, &net_err) > 0)
+		r = ct_conf_save(t.env->store, t.env->node, t.vmid, gc, NULL, err);
 	if (r >= 0 && hot_key)
 		r = error_set(err, EINVAL, "unable to hotplug %s: %s", hot_key, hot_err.msg);
+	else if (r >= 0 && net_key)
+		r = error_set(err, EINVAL, "unable to hotplug %s: %s", net_key, net_err.msg);
 	guest_update_done(&u);
 	guestconf_free(gc);
 	if (lk)

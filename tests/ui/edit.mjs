@@ -1,5 +1,6 @@
 // The edit pages on a RUNNING container (EDIT_VMID, made and started by the test): memory
-// changes live; cores and a new NIC wait as pending changes (marked, then reverted); a
+// changes live; cores waits as a pending change (marked, then reverted); a new NIC is plugged
+// in live and removed live; a
 // change made elsewhere meanwhile makes the dialog show the API's digest refusal; a value
 // the API refuses shows its error next to the field. The API checks are in
 // tests/integration/test_ui_wizards.py.
@@ -65,7 +66,7 @@ await scenario('edit', async (page) => {
   await checkSoon(async () => (await cores.locator('.new').textContent()).includes('2'), 'the pending row shows the new value');
   await page.getByRole('status').filter({ hasText: 'pending' }).first().waitFor();
 
-  // a new NIC: pending too
+  // a new NIC: plugged into the running CT at once
   await page.getByRole('button', { name: 'Add: Network device' }).click();
   d = page.getByRole('dialog');
   await checkSoon(async () => (await d.getByLabel('Name', { exact: true }).inputValue()).startsWith('eth'), 'the new NIC gets a name');
@@ -73,9 +74,9 @@ await scenario('edit', async (page) => {
   await d.getByLabel('IPv4/CIDR').fill('10.98.0.7/24');
   await d.getByRole('button', { name: 'Add' }).click();
   await closed(page);
-  const nic = page.locator('table.config-table tr.has-pending').filter({ hasText: 'Network device (net' });
+  const nic = page.locator('table.config-table tr[data-key^="net"]').filter({ hasText: 'ip=10.98.0.7/24' });
   await nic.waitFor();
-  await checkSoon(async () => (await nic.textContent()).includes('ip=10.98.0.7/24'), 'the new NIC is shown pending with its address');
+  await checkSoon(async () => !((await nic.getAttribute('class')) ?? '').includes('has-pending'), 'the new NIC is shown with its address, live, not pending');
   await shot(page, 'edit-ct-hardware-pending');
 
   // dark mode and a phone
@@ -86,14 +87,15 @@ await scenario('edit', async (page) => {
   await page.setViewportSize({ width: 1280, height: 800 });
   await chooseTheme(page, 'light');
 
-  // revert both
+  // revert cores, remove the NIC
   await page.getByRole('button', { name: 'Revert Cores' }).click();
   await page.waitForFunction(() => !document.querySelector('tr[data-key="cores"]')?.classList.contains('has-pending'));
   check(true, 'revert cores: no longer pending');
   const nicKey = await nic.getAttribute('data-key');
-  await page.getByRole('button', { name: `Revert Network device (${nicKey})` }).click();
+  await page.getByRole('button', { name: `Remove Network device (${nicKey})` }).click();
+  await page.getByRole('dialog', { name: `Remove ${nicKey}` }).getByRole('button', { name: 'Remove' }).click();
   await page.locator(`tr[data-key="${nicKey}"]`).waitFor({ state: 'detached' });
-  check(true, `revert ${nicKey}: the pending NIC is gone`);
+  check(true, `remove ${nicKey}: the NIC is gone, live`);
 
   // a change elsewhere while the dialog is open: the API's digest refusal in the dialog
   d = await edit(page, 'Swap');

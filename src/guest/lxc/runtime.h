@@ -36,6 +36,13 @@ int ct_freeze(const struct ct_lxc_env *env, unsigned vmid, bool freeze, struct e
  * config's runtime files. Harmless when nothing is left. */
 void ct_cleanup_stopped(const struct ct_lxc_env *env, unsigned vmid);
 
+/* Change NIC `old` of running CT vmid (init pid) into `now` in place (nethotplug.c): a new
+ * or renamed NIC, or one with a new MAC, is a new veth pair (the old one deleted); a bridge,
+ * link_down or MTU change moves or sets the host end; static addresses and gateways are
+ * replaced inside. old NULL: a NIC added; now NULL: removed. Tasks only (runs iproute2). */
+int ct_net_hotplug(unsigned vmid, pid_t pid, const struct ct_net *old, const struct ct_net *now,
+                   ct_log_fn log, void *userdata, struct error *err);
+
 /* ---- observation (safe in the daemon) ---- */
 
 bool ct_running(const struct cg_host *cg, unsigned vmid);
