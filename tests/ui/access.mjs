@@ -2,7 +2,7 @@
 // change its password, give it PVEVMUser on /vms, add an API token without privilege
 // separation and read its one-time secret (printed as TOKEN_SECRET=… for the test to use).
 // ACCESS_STEP=remove: remove the token, then the user. Inputs: ACCESS_USER (name@pve).
-import { apiGet, check, checkSoon, chooseTheme, env, login, scenario, shot } from './lib.mjs';
+import { apiGet, check, checkSoon, chooseTheme, env, login, scenario, shot, checkNoSideScroll } from './lib.mjs';
 
 const userid = process.env.ACCESS_USER ?? 'uitest@pve';
 const name = userid.split('@')[0];
@@ -127,15 +127,7 @@ async function create(page) {
   await page.getByRole('tab', { name: 'Users' }).click();
   await page.getByRole('table', { name: 'Users' }).locator(`tr[data-key="${userid}"]`).waitFor();
   await shot(page, 'access-users-phone-dark');
-  let overflow;
-  await checkSoon(
-    async () =>
-      (overflow = await page.evaluate(() => {
-        const m = document.querySelector('main.content');
-        return m.scrollWidth - m.clientWidth;
-      })) <= 1,
-    () => `the content does not scroll sideways on a phone (${overflow}px)`,
-  );
+  await checkNoSideScroll(page, (px) => `the content does not scroll sideways on a phone (${px}px)`);
   await page.getByRole('button', { name: 'Add user' }).click();
   await shot(page, 'access-add-user-phone-dark');
 }

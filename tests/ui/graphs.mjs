@@ -3,7 +3,7 @@
 // the timeframe; dark mode; a phone's width.
 // Inputs: BERTH_VMID (a running container), BERTH_STORAGE, BERTH_LIMITED_USER and
 // BERTH_LIMITED_PASSWORD (a user who may see the container but not the node).
-import { check, checkSoon, chooseTheme, env, login, newPage, scenario, shot, until } from './lib.mjs';
+import { check, checkSoon, chooseTheme, env, login, newPage, scenario, shot, until, checkNoSideScroll } from './lib.mjs';
 
 const vmid = process.env.BERTH_VMID;
 const storage = process.env.BERTH_STORAGE ?? 'local';
@@ -215,15 +215,7 @@ await scenario('graphs', async (page, b) => {
       },
       () => `${name}: the chart fits the phone's width (${cw} ≤ ${vw})`,
     );
-    let overflow;
-    await checkSoon(
-      async () =>
-        (overflow = await phone.evaluate(() => {
-          const m = document.querySelector('main.content');
-          return m.scrollWidth - m.clientWidth;
-        })) <= 1,
-      () => `${name}: nothing overflows sideways (${overflow} px)`,
-    );
+    await checkNoSideScroll(phone, (px) => `${name}: nothing overflows sideways (${px} px)`);
     await shot(phone, `graphs-${name}-phone`);
     await c.fig.scrollIntoViewIfNeeded();
     await shot(phone, `graphs-${name}-phone-graphs`);

@@ -145,3 +145,16 @@ export async function scenario(name, fn) {
     await b.close();
   }
 }
+
+/** The main content area does not scroll sideways (within 1 px); what(px) names the check. */
+export async function checkNoSideScroll(page, what) {
+  let overflow;
+  await checkSoon(
+    async () =>
+      (overflow = await page.evaluate(() => {
+        const m = document.querySelector('main.content');
+        return m.scrollWidth - m.clientWidth;
+      })) <= 1,
+    () => what(overflow),
+  );
+}

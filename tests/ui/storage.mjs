@@ -3,7 +3,7 @@
 // by the API); remove it with confirmation (gone from both); a wrong file extension shows
 // the API's status line. Inputs: BERTH_ISO (a bootable ISO), BERTH_BAD_FILE (not an ISO).
 import { basename } from 'node:path';
-import { apiGet, check, checkSoon, env, login, scenario, shot } from './lib.mjs';
+import { apiGet, check, checkSoon, env, login, scenario, shot, checkNoSideScroll } from './lib.mjs';
 
 const iso = process.env.BERTH_ISO;
 const bad = process.env.BERTH_BAD_FILE;
@@ -99,15 +99,7 @@ await scenario('storage', async (page) => {
   await page.waitForTimeout(200);
   await shot(page, 'storage-content-phone');
   // the content area must not scroll sideways (the table scrolls inside its own box if it must)
-  let overflow;
-  await checkSoon(
-    async () =>
-      (overflow = await page.evaluate(() => {
-        const m = document.querySelector('main.content');
-        return m.scrollWidth - m.clientWidth;
-      })) <= 1,
-    () => `the content does not scroll sideways on a phone (${overflow}px)`,
-  );
+  await checkNoSideScroll(page, (px) => `the content does not scroll sideways on a phone (${px}px)`);
   await page.getByRole('button', { name: 'Upload', exact: true }).click();
   await shot(page, 'storage-upload-phone');
 });
