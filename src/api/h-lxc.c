@@ -580,51 +580,11 @@ lxc_pending_get(struct api_call *c)
 	return 0;
 }
 
-/* The update a PUT asks for: its sets (scalars as text), deletions and reverts. */
-struct ct_update_req {
-	json_t *sets;
-	char **del, **rev;
-};
-
-static void
-ct_update_req_done(struct ct_update_req *u)
-{
-	json_decref(u->sets);
-	strv_free(u->del);
-	strv_free(u->rev);
-}
-
-static int
-ct_update_req_parse(struct api_call *c, struct ct_update_req *u)
-{
-	const char *d = param_str(c->params, "delete"), *rv = param_str(c->params, "revert");
-	*u = (struct ct_update_req){ .sets = json_object(),
-		                     .del = d ? split_list(d) : NULL,
-		                     .rev = rv ? split_list(rv) : NULL };
-	const char *key;
-	json_t *v;
-	json_object_foreach (c->params, key, v) {
-		if (schema_find(update_own, key))
-			continue;
-		_cleanup_free_ char *text = schema_scalar_text(v);
-		if (text)
-			json_object_set_new(u->sets, key, json_string(text));
-	}
-	for (char **k = u->del; k && *k; k++)
-		if (json_object_get(u->sets, *k))
-			return api_fail(c, 400,
-			                "you can't use '-%s' and -delete %s' at the same time", *k,
-			                *k);
-	if (json_object_size(u->sets) == 0 && !u->del && !u->rev)
-		return api_fail(c, 500, "no options specified");
-	return 0;
-}
-
 /* Everything PVE checks before it changes a CT config: privileges per key, the mount values
  * (storage, access, host paths), keys that may not change or go. */
 static int
 ct_update_check(struct api_call *c, unsigned vmid, const struct guestconf *gc,
-                const struct ct_update_req *u)
+                const struct guest_update *u)
 {
 	bool unprivileged = streq(guestconf_get(&gc->main, "unprivileged") ?: "0", "1");
 	struct storage_config *scfg = NULL;
@@ -676,7 +636,7 @@ ct_update_check(struct api_call *c, unsigned vmid, const struct guestconf *gc,
 /* Does the update need work outside the daemon (a task)? A new volume for a stopped CT, the
  * deletion of unusedN (its volume is freed at once), a NIC of a running CT (made live). */
 static bool
-ct_update_needs_task(const struct guestconf *gc, const struct ct_update_req *u, bool running)
+ct_update_needs_task(const struct guestconf *gc, const struct guest_update *u, bool running)
 {
 	const char *key;
 	json_t *v;
@@ -708,15 +668,15 @@ lxc_config_put(struct api_call *c)
 {
 	struct api_ctx *ctx = c->ctx;
 	unsigned vmid = vmid_param(c);
-	struct ct_update_req u;
-	int r = ct_update_req_parse(c, &u);
+	struct guest_update u;
+	int r = api_update_parse(c, update_own, false, &u);
 	if (r < 0) {
-		ct_update_req_done(&u);
+		guest_update_done(&u);
 		return r;
 	}
 	struct store_lock *lk = NULL;
 	if (ct_lock(ctx->store, ctx->node, vmid, 10000, &lk, &c->err) < 0) {
-		ct_update_req_done(&u);
+		guest_update_done(&u);
 		return -ETIMEDOUT;
 	}
 	char digest[STORE_DIGEST_LEN + 1];
@@ -745,7 +705,7 @@ lxc_config_put(struct api_call *c)
 		r = ct_conf_save(ctx->store, ctx->node, vmid, gc, digest, &c->err);
 	guestconf_free(gc);
 	store_unlock(lk);
-	ct_update_req_done(&u);
+	guest_update_done(&u);
 	if (r < 0)
 		return r;
 	if (task) {

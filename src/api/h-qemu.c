@@ -753,50 +753,13 @@ apply_update(struct api_call *c, unsigned vmid, struct guestconf *gc, bool runni
 }
 
 /* The parameters of a config update: what is set (as text), deleted, reverted. */
-struct update_req {
-	json_t *sets;
-	char **del, **rev;
-};
-
-static void
-update_req_done(struct update_req *u)
-{
-	json_decref(u->sets);
-	strv_free(u->del);
-	strv_free(u->rev);
-}
-
 static int
-update_req_parse(struct api_call *c, const struct api_schema *own, struct update_req *u)
+update_req_parse(struct api_call *c, const struct api_schema *own, struct guest_update *u)
 {
-	*u = (struct update_req){ .sets = json_object() };
-	const char *d = param_str(c->params, "delete"), *rv = param_str(c->params, "revert");
-	u->del = d ? split_list(d) : NULL;
-	u->rev = rv ? split_list(rv) : NULL;
-	const char *key;
-	json_t *v;
-	json_object_foreach (c->params, key, v) {
-		if (schema_find(own, key))
-			continue;
-		_cleanup_free_ char *text = schema_scalar_text(v);
-		if (text)
-			json_object_set_new(u->sets, key, json_string(text));
-	}
-	for (char **k = u->del; k && *k; k++)
-		if (json_object_get(u->sets, *k))
-			return api_fail(c, 400,
-			                "you can't use '-%s' and -delete %s' at the same time", *k,
-			                *k);
-	for (char **k = u->rev; k && *k; k++)
-		if (json_object_get(u->sets, *k) || strv_contains((const char *const *)u->del, *k))
-			return api_fail(c, 400,
-			                "you can't use '-%s' and -revert %s' at the same time", *k,
-			                *k);
-	if (json_object_size(u->sets) == 0 && !u->del && !u->rev)
-		return api_fail(c, 500, "no options specified");
-	if (param_bool(c->params, "skiplock", false) && !api_is_root(c))
-		return api_fail(c, 403, "Only root may use this option.");
-	return 0;
+	int r = api_update_parse(c, own, true, u);
+	if (r >= 0 && param_bool(c->params, "skiplock", false) && !api_is_root(c))
+		r = api_fail(c, 403, "Only root may use this option.");
+	return r;
 }
 
 /* The hot-plug half of PUT config for a running VM: QMP and the guest's answers take time,
@@ -918,7 +881,7 @@ disk_value_allocates(const char *key, const char *value)
 }
 
 static bool
-update_allocates(const struct update_req *u)
+update_allocates(const struct guest_update *u)
 {
 	const char *key;
 	json_t *v;
@@ -937,7 +900,7 @@ config_task_start(struct api_call *c, const struct api_schema *own)
 {
 	unsigned vmid = vmid_param(c);
 	char digest[STORE_DIGEST_LEN + 1];
-	struct update_req u;
+	struct guest_update u;
 	_cleanup_(guestconf_freep) struct guestconf *gc = NULL;
 	int r = update_req_parse(c, own, &u);
 	if (r >= 0 && !(gc = load_vm(c, digest)))
@@ -948,7 +911,7 @@ config_task_start(struct api_call *c, const struct api_schema *own)
 		r = guest_check_lock(gc, &c->err);
 	if (r >= 0)
 		r = apply_update(c, vmid, gc, running_pid(c, vmid) > 0, true, u.sets, u.del, u.rev);
-	update_req_done(&u);
+	guest_update_done(&u);
 	if (r < 0)
 		return r;
 	char id[16];
@@ -980,23 +943,23 @@ qemu_config_put(struct api_call *c)
 {
 	struct api_ctx *ctx = c->ctx;
 	unsigned vmid = vmid_param(c);
-	struct update_req u;
+	struct guest_update u;
 	int r = update_req_parse(c, update_own, &u);
 	if (r < 0) {
-		update_req_done(&u);
+		guest_update_done(&u);
 		return r;
 	}
 	/* a new disk is a volume to allocate (and maybe import): the work of a qmconfig task,
 	 * waited for here, since PUT answers when the change is done (as PVE's synchronous
 	 * update) */
 	if (update_allocates(&u)) {
-		update_req_done(&u);
+		guest_update_done(&u);
 		r = config_task_start(c, update_own);
 		return r < 0 ? r : api_call_wait_task(c, 0, api_null_after_task);
 	}
 	struct store_lock *lk = NULL;
 	if (guest_lock(ctx->store, GUESTCONF_QEMU, ctx->node, vmid, 10000, &lk, &c->err) < 0) {
-		update_req_done(&u);
+		guest_update_done(&u);
 		return -ETIMEDOUT;
 	}
 	char digest[STORE_DIGEST_LEN + 1];
@@ -1015,7 +978,7 @@ qemu_config_put(struct api_call *c)
 		r = start_hotplug(c, vmid);
 	guestconf_free(gc);
 	store_unlock(lk);
-	update_req_done(&u);
+	guest_update_done(&u);
 	if (r < 0 || r == API_DEFERRED)
 		return r;
 	c->data = json_null();

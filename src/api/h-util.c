@@ -1,6 +1,7 @@
 /* Small helpers the handler files share: store text access and user.cfg transactions. */
 #include "api/authcache.h"
 #include "api/handlers.h"
+#include "api/lxc-common.h"
 #include "auth/password.h"
 #include "auth/token.h"
 #include "auth/usercfg.h"
@@ -51,11 +52,9 @@ store_text_update(struct api_call *c, const char *path, store_edit_fn edit, void
 int
 api_digest_check(struct api_call *c, const char *old_digest)
 {
-	const char *digest = param_str(c->params, "digest");
-	if (digest && (!old_digest || strcasecmp(digest, old_digest) != 0))
-		return api_fail(c, 500,
-		                "detected modified configuration - file changed by other user? "
-		                "Try again.");
+	struct error e = { 0 };
+	if (guest_digest_check(param_str(c->params, "digest"), old_digest, &e) < 0)
+		return api_fail(c, 500, "%s", e.msg);
 	return 0;
 }
 
@@ -234,4 +233,60 @@ shadow_set_hash(struct api_call *c, const char *userid, const char *hash)
 {
 	struct line_entry e = { userid, hash, shadowcfg_update };
 	return store_text_update(c, "priv/shadow.cfg", edit_line_file, &e);
+}
+
+void
+guest_update_from_params(json_t *params, const char *const *own, struct guest_update *u)
+{
+	const char *d = json_string_value(json_object_get(params, "delete"));
+	const char *rv = json_string_value(json_object_get(params, "revert"));
+	*u = (struct guest_update){ .sets = json_object(),
+		                    .del = d ? split_list(d) : NULL,
+		                    .rev = rv ? split_list(rv) : NULL };
+	const char *key;
+	json_t *v;
+	json_object_foreach (params, key, v) {
+		_cleanup_free_ char *text = strv_contains(own, key) ? NULL : schema_scalar_text(v);
+		if (text)
+			json_object_set_new(u->sets, key, json_string(text));
+	}
+}
+
+void
+guest_update_done(struct guest_update *u)
+{
+	json_decref(u->sets);
+	strv_free(u->del);
+	strv_free(u->rev);
+	*u = (struct guest_update){ 0 };
+}
+
+int
+api_update_parse(struct api_call *c, const struct api_schema *own, bool check_revert,
+                 struct guest_update *u)
+{
+	const char *d = param_str(c->params, "delete"), *rv = param_str(c->params, "revert");
+	*u = (struct guest_update){ .sets = json_object(),
+		                    .del = d ? split_list(d) : NULL,
+		                    .rev = rv ? split_list(rv) : NULL };
+	const char *key;
+	json_t *v;
+	json_object_foreach (c->params, key, v) {
+		_cleanup_free_ char *text = schema_find(own, key) ? NULL : schema_scalar_text(v);
+		if (text)
+			json_object_set_new(u->sets, key, json_string(text));
+	}
+	for (char **k = u->del; k && *k; k++)
+		if (json_object_get(u->sets, *k))
+			return api_fail(c, 400,
+			                "you can't use '-%s' and -delete %s' at the same time", *k,
+			                *k);
+	for (char **k = u->rev; check_revert && k && *k; k++)
+		if (json_object_get(u->sets, *k) || strv_contains((const char *const *)u->del, *k))
+			return api_fail(c, 400,
+			                "you can't use '-%s' and -revert %s' at the same time", *k,
+			                *k);
+	if (json_object_size(u->sets) == 0 && !u->del && !u->rev)
+		return api_fail(c, 500, "no options specified");
+	return 0;
 }

@@ -97,6 +97,20 @@ int api_call_blocking_then(struct api_call *c, int (*work)(struct api_call *c, v
  * API_DEFERRED (or a failure to wait). */
 int api_call_wait_task(struct api_call *c, unsigned timeout_ms,
                        int (*after)(struct api_call *c, const struct task_info *t));
+/* A config update as a task gets it in its params: the sets (scalars as text; the task's own
+ * parameters `own` left out), the delete and revert lists. */
+struct guest_update {
+	json_t *sets;
+	char **del, **rev;
+};
+void guest_update_from_params(json_t *params, const char *const *own, struct guest_update *u);
+void guest_update_done(struct guest_update *u);
+/* The same from a PUT/POST config request (own: the route's own parameters), with PVE's
+ * refusals: a key both set and deleted (400), with check_revert also one set or deleted and
+ * reverted (400), nothing at all ("500 no options specified"). u is filled either way. */
+int api_update_parse(struct api_call *c, const struct api_schema *own, bool check_revert,
+                     struct guest_update *u);
+
 /* PVE's upid_status_is_error: anything but OK and "WARNINGS: n". */
 bool api_task_failed(const struct task_info *t);
 /* An `after` for api_call_wait_task where the call is synchronous (PUT config that needs a

@@ -5,6 +5,7 @@
 #include "basic/clock.h"
 
 #include <stdio.h>
+#include <strings.h>
 #include <unistd.h>
 
 char *
@@ -44,6 +45,17 @@ guest_conf_load(struct store *st, enum guestconf_kind kind, const char *node, un
 	return 0;
 }
 
+static const char stale_digest[] =
+        "detected modified configuration - file changed by other user? Try again.";
+
+int
+guest_digest_check(const char *want, const char *have, struct error *err)
+{
+	if (want && (!have || strcasecmp(want, have) != 0))
+		return error_set_status(err, 500, ESTALE, "%s", stale_digest);
+	return 0;
+}
+
 int
 guest_conf_save(struct store *st, const char *node, unsigned vmid, const struct guestconf *gc,
                 const char *expect_digest, struct error *err)
@@ -55,9 +67,7 @@ guest_conf_save(struct store *st, const char *node, unsigned vmid, const struct 
 		return r;
 	r = store_write(st, path, text, strlen(text), expect_digest, NULL);
 	if (r == -ESTALE)
-		return error_set_status(err, 500, ESTALE,
-		                        "detected modified configuration - file changed by other "
-		                        "user? Try again.");
+		return error_set_status(err, 500, ESTALE, "%s", stale_digest);
 	if (r == -EEXIST)
 		return error_set_status(err, 500, EEXIST, "%s %u already exists",
 		                        guest_word(gc->kind), vmid);
@@ -356,30 +366,4 @@ guest_config_json(struct guestconf *gc, const char *snap, bool current, guest_ke
 			json_object_del(o, (*k)[0] == '!' ? *k + 1 : *k);
 	}
 	return o;
-}
-
-void
-guest_update_from_params(json_t *params, const char *const *own, struct guest_update *u)
-{
-	const char *d = json_string_value(json_object_get(params, "delete"));
-	const char *rv = json_string_value(json_object_get(params, "revert"));
-	*u = (struct guest_update){ .sets = json_object(),
-		                    .del = d ? split_list(d) : NULL,
-		                    .rev = rv ? split_list(rv) : NULL };
-	const char *key;
-	json_t *v;
-	json_object_foreach (params, key, v) {
-		_cleanup_free_ char *text = strv_contains(own, key) ? NULL : schema_scalar_text(v);
-		if (text)
-			json_object_set_new(u->sets, key, json_string(text));
-	}
-}
-
-void
-guest_update_done(struct guest_update *u)
-{
-	json_decref(u->sets);
-	strv_free(u->del);
-	strv_free(u->rev);
-	*u = (struct guest_update){ 0 };
 }

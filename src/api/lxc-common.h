@@ -21,6 +21,10 @@ int guest_conf_save(struct store *st, const char *node, unsigned vmid, const str
  * -ETIMEDOUT "can't lock file '...' - got timeout" after timeout_ms. */
 int guest_lock(struct store *st, enum guestconf_kind kind, const char *node, unsigned vmid,
                int timeout_ms, struct store_lock **ret, struct error *err);
+/* PVE's digest check of a config update: 0 when want (the client's "digest") is NULL or
+ * matches have (case-insensitive); else -ESTALE, 500 "detected modified configuration -
+ * file changed by other user? Try again.", as a failed guest_conf_save on a stale digest. */
+int guest_digest_check(const char *want, const char *have, struct error *err);
 /* "CT is locked (<lock>)" / "VM is locked (<lock>)" when the config carries a lock. */
 int guest_check_lock(const struct guestconf *gc, struct error *err);
 /* guest_lock, then guest_conf_load; on failure nothing is held (*ret_lock and *ret_gc NULL). */
@@ -125,15 +129,6 @@ int guest_pool_set(struct store *st, unsigned vmid, const char *pool, struct err
 const struct cg_host *ct_cg_host(void);
 /* The driver's host facts for a root directory; lxcpath points into buf. */
 void ct_env_init(struct ct_lxc_env *env, const char *root_dir, char *buf, size_t buf_len);
-
-/* A config update as a task gets it in its params: the sets (scalars as text; the task's own
- * parameters `own` left out), the delete and revert lists. */
-struct guest_update {
-	json_t *sets;
-	char **del, **rev;
-};
-void guest_update_from_params(json_t *params, const char *const *own, struct guest_update *u);
-void guest_update_done(struct guest_update *u);
 
 /* ---- config updates (lxc-update.c) ---- */
 

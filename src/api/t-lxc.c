@@ -385,11 +385,9 @@ ct_config_task_run(struct task_worker *w, json_t *params, struct error *err)
 	char digest[STORE_DIGEST_LEN + 1];
 	if (r >= 0)
 		r = load_locked(&t, &lk, &gc, NULL, digest, err);
-	const char *want = json_string_value(json_object_get(params, "digest"));
-	if (r >= 0 && want && strcasecmp(want, digest) != 0)
-		r = error_set(err, EINVAL,
-		              "detected modified configuration - file changed by other user? "
-		              "Try again.");
+	if (r >= 0)
+		r = guest_digest_check(json_string_value(json_object_get(params, "digest")), digest,
+		                       err);
 	if (r >= 0)
 		r = ct_check_lock(gc, err);
 	struct guest_update u;

@@ -1022,10 +1022,8 @@ vm_move_disk_task_run(struct task_worker *w, json_t *params, struct error *err)
 	const char *disk = pstr(params, "disk"), *want_digest = pstr(params, "digest");
 	if (r >= 0)
 		r = guest_check_lock(gc, err);
-	if (r >= 0 && want_digest && strcasecmp(want_digest, digest) != 0)
-		r = error_set(err, EIO,
-		              "detected modified configuration - file changed by other user? Try "
-		              "again.");
+	if (r >= 0)
+		r = guest_digest_check(want_digest, digest, err);
 	struct move_src m = { 0 };
 	if (r >= 0)
 		r = move_check(gc, t.scfg, t.env->node, params, &m, err);
