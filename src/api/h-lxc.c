@@ -442,19 +442,13 @@ lxc_create(struct api_call *c)
 			continue; /* added by the task once allocated */
 		}
 		if (ct_is_net_key(key, NULL)) {
-			struct ct_net n = { 0 };
-			if (ct_net_parse(key, text, &n, &c->err) < 0) {
+			char *canon = ct_net_canonical(key, text, NULL, &c->err);
+			if (!canon) {
 				r = api_param_error(c, key, "%s", c->err.msg);
 				break;
 			}
-			if (!n.hwaddr) {
-				char mac[18];
-				ct_random_mac(mac);
-				n.hwaddr = xstrdup(mac);
-			}
 			free(text);
-			text = ct_net_print(&n);
-			ct_net_done(&n);
+			text = canon;
 		}
 		if (streq(key, "description")) {
 			guestconf_set_description(&gc->main, text);

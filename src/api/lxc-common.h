@@ -140,6 +140,12 @@ char *ct_mount_volume(const char *key, const char *value);
 /* Does a rootfs/mpN value ask for a new volume ("local:4,mp=/data", "4,mp=/data")? */
 bool ct_mount_allocates(const char *key, const char *value);
 
+/* A netN value in its stored form: parsed, printed canonically, with the MAC of keep_from
+ * (the NIC's current value, may be NULL) or a new one when it names none; NULL with err on
+ * a malformed value. Caller frees. */
+char *ct_net_canonical(const char *key, const char *value, const char *keep_from,
+                       struct error *err);
+
 /* What an update does with storage. alloc turns a mount value that asks for a new volume
  * into the stored one (*ret, caller frees; NULL: keep the value); free_volume frees a volume.
  * Either may be NULL (the update is then only checked: values are stored as given and no

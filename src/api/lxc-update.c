@@ -97,8 +97,8 @@ free_unused(struct guestconf *gc, unsigned vmid, const char *key, const struct c
 	return ops->free_volume(vol, ops->userdata, err);
 }
 
-static char *
-net_canonical(const char *key, const char *value, const char *keep_from, struct error *err)
+char *
+ct_net_canonical(const char *key, const char *value, const char *keep_from, struct error *err)
 {
 	struct ct_net n = { 0 };
 	if (ct_net_parse(key, value, &n, err) < 0)
@@ -113,7 +113,7 @@ net_canonical(const char *key, const char *value, const char *keep_from, struct 
 	}
 	if (!n.hwaddr) {
 		char mac[18];
-		ct_random_mac(mac);
+		guestconf_random_mac(mac);
 		n.hwaddr = xstrdup(mac);
 	}
 	char *text = ct_net_print(&n);
@@ -137,7 +137,7 @@ ct_update_apply(struct guestconf *gc, unsigned vmid, bool running, json_t *sets,
 		_cleanup_free_ char *canon = NULL;
 		bool now = !running || ct_key_hot(key);
 		if (ct_is_net_key(key, NULL)) {
-			canon = net_canonical(key, text, guestconf_get(&gc->main, key), err);
+			canon = ct_net_canonical(key, text, guestconf_get(&gc->main, key), err);
 			if (!canon)
 				return error_set_status(err, 400, EINVAL, "%s", err->msg);
 			text = canon;

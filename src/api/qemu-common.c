@@ -161,15 +161,6 @@ vm_env_done(struct vm_env *e)
 
 /* ---- config updates ---- */
 
-void
-vm_random_mac(char buf[static 18])
-{
-	unsigned char b[3];
-	if (getentropy(b, sizeof(b)) < 0)
-		memset(b, 0x42, sizeof(b));
-	snprintf(buf, 18, "BC:24:11:%02X:%02X:%02X", b[0], b[1], b[2]);
-}
-
 char *
 vm_net_canonical(const char *key, const char *value, const char *keep_from, struct error *err)
 {
@@ -185,7 +176,7 @@ vm_net_canonical(const char *key, const char *value, const char *keep_from, stru
 	}
 	if (!n.macaddr) {
 		char mac[18];
-		vm_random_mac(mac);
+		guestconf_random_mac(mac);
 		n.macaddr = xstrdup(mac);
 	}
 	char *text = vm_net_print(&n);

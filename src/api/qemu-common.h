@@ -40,8 +40,6 @@ void vm_env_init(struct vm_env *e, const char *root_dir, const struct storage_co
                  bool kvm);
 void vm_env_done(struct vm_env *e);
 
-/* A random MAC with Proxmox's default prefix BC:24:11, upper case as PVE stores it. */
-void vm_random_mac(char buf[static 18]);
 /* netN in canonical form ("virtio=<MAC>,bridge=..."): the MAC given, else the one keep_from
  * (the NIC's old value) has, else a new random one. NULL with err when value is malformed. */
 char *vm_net_canonical(const char *key, const char *value, const char *keep_from,

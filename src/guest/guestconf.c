@@ -6,6 +6,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 /* PVE keeps these apart (as `env`) and writes them before the other raw lines */
 #define LXC_ENV_KEY "lxc.environment.runtime"
@@ -964,6 +967,20 @@ guestconf_pending_set_keys(const struct guestconf *c)
 		if (!streq(c->pending->items[i].key, "delete"))
 			keys[j++] = xstrdup(c->pending->items[i].key);
 	return keys;
+}
+
+void
+guestconf_random_mac(char buf[static 18])
+{
+	unsigned char b[3] = { 0 };
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+		/* the kernel's RNG does not fail for 3 bytes after boot; keep a value anyway */
+		unsigned long t = (unsigned long)getpid() ^ (unsigned long)time(NULL);
+		b[0] = (unsigned char)t;
+		b[1] = (unsigned char)(t >> 8);
+		b[2] = (unsigned char)(t >> 16);
+	}
+	snprintf(buf, 18, "BC:24:11:%02X:%02X:%02X", b[0], b[1], b[2]);
 }
 
 int

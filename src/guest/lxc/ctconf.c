@@ -6,9 +6,6 @@
 
 #include <fcntl.h>
 #include <stdio.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
 #define MOUNT_OPTION_RE "(discard|lazytime|noatime|nodev|noexec|nosuid)"
 
@@ -641,21 +638,6 @@ ct_net_print(const struct ct_net *n)
 	if (n->link_down)
 		json_object_set_new(o, "link_down", json_integer(1));
 	return propstr_print(ct_net_props, o);
-}
-
-void
-ct_random_mac(char buf[static 18])
-{
-	unsigned char b[3] = { 0 };
-	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
-		/* the kernel's RNG does not fail for 3 bytes after boot; keep a value anyway */
-		unsigned long t = (unsigned long)getpid() ^ (unsigned long)time(NULL);
-		b[0] = (unsigned char)t;
-		b[1] = (unsigned char)(t >> 8);
-		b[2] = (unsigned char)(t >> 16);
-	}
-	/* Proxmox's OUI, as PVE's default mac_prefix */
-	snprintf(buf, 18, "BC:24:11:%02X:%02X:%02X", b[0], b[1], b[2]);
 }
 
 void

@@ -103,7 +103,3 @@ ssize_t ct_mount_parent(const struct ct_config *c, size_t i);
 int ct_net_parse(const char *key, const char *value, struct ct_net *ret, struct error *err);
 char *ct_net_print(const struct ct_net *n);
 void ct_net_done(struct ct_net *n);
-
-/* A new locally administered MAC in Proxmox's BC:24:11 prefix, from the kernel's RNG.
- * buf holds at least 18 bytes. */
-void ct_random_mac(char buf[static 18]);
