@@ -39,8 +39,8 @@ lib_load(void)
 {
 	void *h = dlopen(RRD_SONAME, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
-		snprintf(lib_error, sizeof(lib_error), "unable to load %s (Debian package librrd8): %s",
-		         RRD_SONAME, dlerror());
+		snprintf(lib_error, sizeof(lib_error),
+		         "unable to load %s (Debian package librrd8): %s", RRD_SONAME, dlerror());
 		return;
 	}
 	const struct {

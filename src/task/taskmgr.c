@@ -31,13 +31,13 @@
 struct task_entry {
 	struct task_info info; /* first: taskmgr_get hands out &entry->info */
 	struct taskmgr *m;
-	uint64_t seq;        /* arrival order, breaks ties in the list */
-	int pidfd;           /* our child, until its exit was seen (-1: none) */
+	uint64_t seq;         /* arrival order, breaks ties in the list */
+	int pidfd;            /* our child, until its exit was seen (-1: none) */
 	uv_poll_t *exit_poll; /* readable once the child has exited */
-	bool orphan;         /* running, started by an earlier daemon: polled by the timer */
-	uv_timer_t *kill_tm; /* SIGKILL after the stop grace period */
-	bool spare;          /* a worker waiting for a task: no UPID, not listed */
-	int ctrl_fd;         /* the task frame, until the worker has it */
+	bool orphan;          /* running, started by an earlier daemon: polled by the timer */
+	uv_timer_t *kill_tm;  /* SIGKILL after the stop grace period */
+	bool spare;           /* a worker waiting for a task: no UPID, not listed */
+	int ctrl_fd;          /* the task frame, until the worker has it */
 	struct frame_writer out;
 	uv_poll_t *ctrl_poll;
 };
@@ -706,7 +706,8 @@ spawn_worker(struct taskmgr *m, struct task_entry **ret, struct error *err)
 		if (!e->exit_poll->loop) /* never initialised: nothing to close */
 			free(TAKE_PTR(e->exit_poll));
 		abort_spawn(e);
-		return error_set(err, -r, "unable to watch worker %d: %s", (int)pid, uv_strerror(r));
+		return error_set(err, -r, "unable to watch worker %d: %s", (int)pid,
+		                 uv_strerror(r));
 	}
 	e->ctrl_fd = TAKE_FD(ctrl);
 	r = proc_start_time(e->info.u.pid, &e->info.u.pstart);
