@@ -304,6 +304,23 @@ read_dir_file(struct fx *f, const char *name)
 	return data;
 }
 
+static bool
+active_is(struct fx *f, const void *want)
+{
+	_cleanup_free_ char *active = read_dir_file(f, "active");
+	return streq(active, want);
+}
+
+/* An ended task stays in active until its index line is synced, a moment later. */
+static void
+wait_active(struct fx *f, const char *want)
+{
+	if (!run_until(f, active_is, want, DEADLINE_MS)) {
+		_cleanup_free_ char *active = read_dir_file(f, "active");
+		fail_msg("active is '%s', not '%s'", active, want);
+	}
+}
+
 static void
 write_dir_file(struct fx *f, const char *name, const char *data)
 {
@@ -377,8 +394,10 @@ test_ok_task_is_recorded_running_then_ok(void **state)
 	_cleanup_free_ char *want_index =
 	        xasprintf("%s %08llX OK\n", upid, (unsigned long long)t->endtime);
 	assert_string_equal(index, want_index);
+	/* listed until the index line is durable, so a crash before cannot lose it */
 	_cleanup_free_ char *active2 = read_dir_file(f, "active");
-	assert_string_equal(active2, "");
+	assert_string_equal(active2, want_active);
+	wait_active(f, "");
 	assert_int_equal(f->done_calls, 1);
 	assert_string_equal(f->last_done, upid);
 }
@@ -542,8 +561,7 @@ test_worker_outlives_manager_and_is_settled_by_the_next(void **state)
 	assert_string_equal(log,
 	                    "waiting for a stop\nTASK ERROR: worker exited (status unknown)\n");
 	assert_int_equal(f->done_calls, 2);
-	_cleanup_free_ char *active = read_dir_file(f, "active");
-	assert_string_equal(active, "");
+	wait_active(f, "");
 
 	/* they were our children before the restart: reap them */
 	assert_int_equal(waitpid(upid_pid(a), NULL, 0), upid_pid(a));
