@@ -5,7 +5,8 @@
 # then host memory per idle running CT with N containers. LXD is measured where `lxc` (LXD's
 # client) is installed and initialised; otherwise the line says why not. Not part of
 # `make test`. Usage (as root):
-#   bench/ct.sh            # ROUNDS=10 N_CTS=50 BUILD=build
+#   bench/ct.sh            # ROUNDS=10 N_CTS=50 BUILD=build DIR=/var/tmp
+# DIR holds the bench's root (storage included); both sides extract and start there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -15,7 +16,7 @@ scripts/install-deps.sh build run bench
 [ -x "$BUILD/berthd" ] || make build BUILD="$BUILD" >/dev/null
 scripts/setup-host.sh >/dev/null
 
-root=$(mktemp -d /var/tmp/berth-bench-ct-XXXXXX)
+root=$(mktemp -d "${DIR:-/var/tmp}/berth-bench-ct-XXXXXX")
 chmod 755 "$root" # the proxy user and the CTs' mapped root reach paths below it
 log="$root/berthd.log"
 "$BUILD/berthd" --root "$root" --listen 127.0.0.1:0 --node bench --foreground >"$log" 2>&1 &
