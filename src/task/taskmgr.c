@@ -177,21 +177,34 @@ entry_ctrl_done(struct task_entry *e)
 		close(TAKE_FD(e->ctrl_fd));
 }
 
-/* Close the entry's handles; a running worker keeps running. */
 static void
-entry_detach(struct task_entry *e)
+entry_unwatch_exit(struct task_entry *e)
 {
-	entry_ctrl_done(e);
-	if (e->kill_tm) {
-		uv_close((uv_handle_t *)e->kill_tm, free_handle);
-		e->kill_tm = NULL;
-	}
 	if (e->exit_poll) {
 		uv_close((uv_handle_t *)e->exit_poll, free_handle);
 		e->exit_poll = NULL;
 	}
 	if (e->pidfd >= 0)
 		close(TAKE_FD(e->pidfd));
+}
+
+/* Close the handles that matter until the task has ended. */
+static void
+entry_end(struct task_entry *e)
+{
+	entry_ctrl_done(e);
+	if (e->kill_tm) {
+		uv_close((uv_handle_t *)e->kill_tm, free_handle);
+		e->kill_tm = NULL;
+	}
+}
+
+/* Close the entry's handles; a running worker keeps running. */
+static void
+entry_detach(struct task_entry *e)
+{
+	entry_end(e);
+	entry_unwatch_exit(e);
 }
 
 static void
@@ -366,8 +379,9 @@ update_orphan_timer(struct taskmgr *m)
 
 static void spare_schedule(struct taskmgr *m, unsigned delay_ms);
 
-/* The worker is gone: make sure its log ends with a final line, record the end in the index
- * and drop it from the running list. endtime < 0 means "when the log was last written". */
+/* The worker is gone, or has written its final line and closed its control socket: make
+ * sure its log ends with a final line, record the end in the index and drop it from the
+ * running list. endtime < 0 means "when the log was last written". */
 static void
 settle(struct taskmgr *m, struct task_entry *e, const char *reason, time_t endtime)
 {
@@ -386,7 +400,7 @@ settle(struct taskmgr *m, struct task_entry *e, const char *reason, time_t endti
 		}
 	}
 
-	entry_detach(e);
+	entry_end(e); /* a worker that ended before its exit is still reaped (on_worker_exit) */
 	e->orphan = false;
 	e->info.endtime = endtime > 0 ? endtime : 1;
 	e->info.status = path ? task_status_from_log(path) : xstrdup("unexpected status");
@@ -416,6 +430,9 @@ on_worker_exit(uv_poll_t *p, int status, int events)
 	int r = waitid(P_PIDFD, (id_t)e->pidfd, &si, WEXITED | WNOHANG);
 	if (r == 0 && si.si_pid == 0)
 		return; /* not gone yet: a pidfd turns readable only at the exit, so not reached */
+	entry_unwatch_exit(e);
+	if (e->info.status)
+		return; /* settled when it closed its control socket */
 	if (e->spare) {
 		/* died before it had a task (killed, or the store would not open): try later */
 		struct taskmgr *m = e->m;
@@ -651,13 +668,40 @@ taskmgr_set_stop_grace(struct taskmgr *m, unsigned msec)
 
 /* ---- starting ---- */
 
+/* The worker closes its end of the control socket right after its final line, before it
+ * tears down (closing the store, atexit handlers, unmapping): the task has ended then, 1 ms
+ * before its exit is seen. A socket closed without a final line (a crash) is left to the
+ * exit, which knows the reason. */
+static void
+on_ctrl_closed(uv_poll_t *p, int status, int events)
+{
+	struct task_entry *e = p->data;
+	char c;
+	if (status >= 0 && !(events & UV_DISCONNECT) && read(e->ctrl_fd, &c, 1) != 0)
+		return; /* not closed (the worker writes nothing) */
+	entry_ctrl_done(e);
+	_cleanup_free_ char *path = taskmgr_log_path(e->m, e->info.upid);
+	_cleanup_close_ int fd =
+	        path ? open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY) : -1;
+	_cleanup_free_ char *last = NULL;
+	if (fd >= 0 && task_fd_last_line(fd, &last) >= 0 &&
+	    task_line_final(last, NULL) != TASK_FINAL_NONE)
+		settle(e->m, e, REASON_UNKNOWN, time(NULL));
+}
+
 static void
 on_ctrl_writable(uv_poll_t *p, int status, int events)
 {
 	struct task_entry *e = p->data;
-	/* done, or the worker went away (its exit settles the task) */
-	if (status < 0 || frame_writer_flush(&e->out, e->ctrl_fd) != 0)
+	if (status < 0) {
+		entry_ctrl_done(e); /* the worker went away: its exit settles the task */
+		return;
+	}
+	int r = frame_writer_flush(&e->out, e->ctrl_fd);
+	if (r < 0)
 		entry_ctrl_done(e);
+	else if (r > 0) /* sent: now wait for the close */
+		uv_poll_start(p, UV_READABLE | UV_DISCONNECT, on_ctrl_closed);
 }
 
 /* Hand the worker its UPID, parameters and log; large parameters finish from the loop. */
@@ -685,9 +729,9 @@ send_task_frame(struct taskmgr *m, struct task_entry *e, json_t *params, int log
 	}
 	frame_writer_push(&e->out, hdr, NULL, 0, fds, 1 + n_extra);
 	int r = frame_writer_flush(&e->out, e->ctrl_fd);
-	if (r != 0) {
+	if (r < 0) {
 		entry_ctrl_done(e);
-		return r < 0 ? r : 0;
+		return r;
 	}
 	e->ctrl_poll = xcalloc(1, sizeof(*e->ctrl_poll));
 	r = uv_poll_init(m->loop, e->ctrl_poll, e->ctrl_fd);
@@ -698,6 +742,8 @@ send_task_frame(struct taskmgr *m, struct task_entry *e, json_t *params, int log
 		return r;
 	}
 	e->ctrl_poll->data = e;
+	if (r > 0) /* all sent */
+		return uv_poll_start(e->ctrl_poll, UV_READABLE | UV_DISCONNECT, on_ctrl_closed);
 	return uv_poll_start(e->ctrl_poll, UV_WRITABLE, on_ctrl_writable);
 }
 

@@ -110,9 +110,12 @@ receive_task(struct frame *ret)
 	struct frame f;
 	int k = frame_recv(TASK_CTRL_FD, &r, &f);
 	frame_reader_done(&r);
-	close(TASK_CTRL_FD);
-	if (k <= 0)
+	if (k <= 0) {
+		close(TASK_CTRL_FD);
 		return k < 0 ? k : -EPIPE;
+	}
+	/* kept until the final line is written (task_worker_main); no child inherits it */
+	(void)fd_cloexec(TASK_CTRL_FD, true);
 	const char *type = json_string_value(json_object_get(f.hdr, "type"));
 	const char *upid = json_string_value(json_object_get(f.hdr, "upid"));
 	struct upid u;
@@ -222,6 +225,8 @@ task_worker_main(const struct task_type *types, size_t n_types, void *userdata)
 	        run_task(&w, types, n_types, json_object_get(f.hdr, "params"), &code);
 	/* task_fd_append_line starts a new line if the task left a partial one */
 	(void)task_fd_append_line(STDOUT_FILENO, final);
+	/* the task has ended: the daemon settles it now, not after our teardown */
+	close(TASK_CTRL_FD);
 	frame_done(&f);
 	return code;
 }

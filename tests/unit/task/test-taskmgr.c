@@ -126,6 +126,17 @@ t_partial(struct task_worker *w, json_t *params, struct error *err)
 	return 0;
 }
 
+/* Ends at once, but its worker lingers after its final line (see main). */
+static bool linger;
+
+static int
+t_linger(struct task_worker *w, json_t *params, struct error *err)
+{
+	task_log(w, "done, lingering");
+	linger = true;
+	return 0;
+}
+
 static const struct task_type test_types[] = {
 	{ "ok", t_ok },
 	{ "warn", t_warn },
@@ -139,6 +150,7 @@ static const struct task_type test_types[] = {
 	{ "partial", t_partial },
 	{ "blank", t_blank },
 	{ "latin1", t_latin1 },
+	{ "linger", t_linger },
 };
 
 /* ---- the daemon side: fixture and helpers ---- */
@@ -937,6 +949,34 @@ pid_gone(pid_t pid)
 	return kill(pid, 0) < 0 && errno == ESRCH;
 }
 
+static bool
+reaped(struct fx *f, const void *pid)
+{
+	return pid_gone(*(const pid_t *)pid);
+}
+
+/* The worker closes its control socket after its final line: the task has ended then, not
+ * when its process is gone; the process is still reaped when it exits. */
+static void
+test_task_ends_at_its_final_line_and_the_worker_is_reaped_later(void **state)
+{
+	struct fx *f = *state;
+	_cleanup_free_ char *upid = start(f, "linger", "", NULL);
+	const struct task_info *t = settled(f, upid);
+	assert_string_equal(t->status, "OK");
+	pid_t pid = upid_pid(upid);
+	assert_int_equal(kill(pid, 0), 0); /* still there, lingering */
+	_cleanup_free_ char *log = read_log(f, upid);
+	assert_string_equal(log, "done, lingering\nTASK OK\n");
+	assert_int_equal(f->done_calls, 1);
+
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	if (!run_until(f, reaped, &pid, DEADLINE_MS))
+		fail_msg("worker %d was not reaped", (int)pid);
+	assert_string_equal(t->status, "OK"); /* its death changes nothing */
+	assert_int_equal(f->done_calls, 1);
+}
+
 static void
 test_spare_worker_takes_the_next_task_and_is_replaced(void **state)
 {
@@ -994,8 +1034,12 @@ test_spare_that_dies_is_replaced_and_close_reaps_it(void **state)
 int
 main(int argc, char **argv)
 {
-	if (argc > 1 && streq(argv[1], "--worker"))
-		return task_worker_main(test_types, ARRAY_SIZE(test_types), NULL);
+	if (argc > 1 && streq(argv[1], "--worker")) {
+		int r = task_worker_main(test_types, ARRAY_SIZE(test_types), NULL);
+		for (int i = 0; linger && i < 600; i++) /* killed by the test; at most 60 s */
+			usleep(100 * 1000);
+		return r;
+	}
 
 	ssize_t n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
 	if (n <= 0)
@@ -1006,6 +1050,9 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_ok_task_is_recorded_running_then_ok, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_warnings_are_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		        test_task_ends_at_its_final_line_and_the_worker_is_reaped_later, setup,
+		        teardown),
 		cmocka_unit_test_setup_teardown(test_error_message_becomes_one_final_line, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_error_status_stays_a_valid_one_line_text,
