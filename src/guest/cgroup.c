@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -115,7 +116,8 @@ unescape_octal(char *s)
 /* One mountinfo line, split in place:
  * "id parent maj:min root mountpoint options [optional...] - fstype source superopts" */
 static bool
-parse_mountinfo_line(char *line, char **ret_mp, const char **ret_fstype, const char **ret_super)
+parse_mountinfo_opts(char *line, char **ret_mp, const char **ret_opts, const char **ret_fstype,
+                     const char **ret_super)
 {
 	char *f[64];
 	size_t n = 0;
@@ -126,12 +128,20 @@ parse_mountinfo_line(char *line, char **ret_mp, const char **ret_fstype, const c
 		if (!streq(f[i], "-"))
 			continue;
 		*ret_mp = f[4];
+		*ret_opts = f[5];
 		*ret_fstype = f[i + 1];
 		*ret_super = i + 3 < n ? f[i + 3] : "";
 		unescape_octal(*ret_mp);
 		return true;
 	}
 	return false;
+}
+
+static bool
+parse_mountinfo_line(char *line, char **ret_mp, const char **ret_fstype, const char **ret_super)
+{
+	const char *opts;
+	return parse_mountinfo_opts(line, ret_mp, &opts, ret_fstype, ret_super);
 }
 
 /* /proc/cgroups: "subsys_name hierarchy num_cgroups enabled"; a controller disabled on the
@@ -802,4 +812,77 @@ cg_attach(const struct cg_host *h, const char *rel, pid_t pid, struct error *err
 	}
 	free(roots);
 	return r;
+}
+
+/* ---- favordynmods ---- */
+
+static const struct {
+	const char *name;
+	unsigned long flag;
+} mount_flags[] = {
+	{ "ro", MS_RDONLY },
+	{ "nosuid", MS_NOSUID },
+	{ "nodev", MS_NODEV },
+	{ "noexec", MS_NOEXEC },
+	{ "relatime", MS_RELATIME },
+	{ "noatime", MS_NOATIME },
+	{ "nodiratime", MS_NODIRATIME },
+	{ "strictatime", MS_STRICTATIME },
+};
+
+int
+cg_dynmods_remount(const char *mountinfo, const char *path, unsigned long *ret_flags,
+                   char **ret_data)
+{
+	_cleanup_free_ char *mi = xstrdup(mountinfo);
+	_cleanup_free_ char *opts = NULL, *super = NULL;
+	for (char *save = NULL, *l = strtok_r(mi, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		char *mp;
+		const char *o, *fstype, *so;
+		if (!parse_mountinfo_opts(l, &mp, &o, &fstype, &so) || !streq(mp, path))
+			continue;
+		/* the last mount on the point is the one in use */
+		free(opts);
+		free(super);
+		opts = streq(fstype, "cgroup2") ? xstrdup(o) : NULL;
+		super = opts ? xstrdup(so) : NULL;
+	}
+	if (!opts || has_token(super, ",", "favordynmods"))
+		return 0;
+	unsigned long flags = MS_REMOUNT;
+	for (char *save = NULL, *t = strtok_r(opts, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		for (size_t i = 0; i < ARRAY_SIZE(mount_flags); i++)
+			if (streq(t, mount_flags[i].name))
+				flags |= mount_flags[i].flag;
+	/* cgroup2 takes its options anew on a remount: the ones it has, and ours */
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+	for (char *save = NULL, *t = strtok_r(super, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (!streq(t, "rw") && !streq(t, "ro"))
+			sb_printf(&sb, "%s,", t);
+	sb_printf(&sb, "favordynmods");
+	*ret_flags = flags;
+	*ret_data = xstrdup(sb_str(&sb));
+	return 1;
+}
+
+int
+cg_favor_dynmods(const struct cg_host *h, struct error *err)
+{
+	if (h->layout == CG_LEGACY || !h->mnt[0])
+		return 0;
+	_cleanup_free_ char *path =
+	        h->layout == CG_UNIFIED ? xstrdup(h->mnt) : xasprintf("%s/unified", h->mnt);
+	_cleanup_free_ char *mi = NULL;
+	int r = read_file("/proc/self/mountinfo", 4u << 20, &mi, NULL);
+	if (r < 0)
+		return error_errno(err, r, "unable to read /proc/self/mountinfo");
+	unsigned long flags = 0;
+	_cleanup_free_ char *data = NULL;
+	if (cg_dynmods_remount(mi, path, &flags, &data) == 0)
+		return 0;
+	if (mount(NULL, path, NULL, flags, data) < 0)
+		return error_errno(err, negative_errno(), "unable to remount %s with %s", path,
+		                   data);
+	return 1;
 }

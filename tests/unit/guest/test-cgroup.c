@@ -15,6 +15,7 @@
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -890,11 +891,59 @@ test_real_group_reads_stats_and_is_removed_after_its_process_exits(void **state)
 	assert_false(cg_populated(&h, top));
 }
 
+/* ---- favordynmods ---- */
+
+/* mountinfo of this machine (hybrid) and of a systemd host (pure cgroup2) */
+#define MI_HYBRID                                                                                  \
+	"30 25 0:26 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"                      \
+	"31 30 0:27 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"                     \
+	"40 30 0:36 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n"
+#define MI_SYSTEMD                                                                                 \
+	"35 24 0:30 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 "          \
+	"cgroup2 rw,nsdelegate,memory_recursiveprot\n"
+
+static void
+test_dynmods_remount_keeps_the_mounts_flags_and_options(void **state)
+{
+	unsigned long flags = 0;
+	char *data = NULL;
+	assert_int_equal(cg_dynmods_remount(MI_HYBRID, "/sys/fs/cgroup/unified", &flags, &data), 1);
+	assert_int_equal(flags, MS_REMOUNT | MS_RELATIME);
+	assert_string_equal(data, "favordynmods");
+	free(data);
+
+	assert_int_equal(cg_dynmods_remount(MI_SYSTEMD, "/sys/fs/cgroup", &flags, &data), 1);
+	assert_int_equal(flags, MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME);
+	assert_string_equal(data, "nsdelegate,memory_recursiveprot,favordynmods");
+	free(data);
+}
+
+static void
+test_dynmods_remount_not_needed_or_not_cgroup2(void **state)
+{
+	unsigned long flags = 0;
+	char *data = NULL;
+	/* already on */
+	const char *on = "40 30 0:36 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 "
+	                 "rw,favordynmods\n";
+	assert_int_equal(cg_dynmods_remount(on, "/sys/fs/cgroup/unified", &flags, &data), 0);
+	/* a tmpfs, a v1 hierarchy, a path with no mount */
+	assert_int_equal(cg_dynmods_remount(MI_HYBRID, "/sys/fs/cgroup", &flags, &data), 0);
+	assert_int_equal(cg_dynmods_remount(MI_HYBRID, "/sys/fs/cgroup/cpu", &flags, &data), 0);
+	assert_int_equal(cg_dynmods_remount(MI_HYBRID, "/nowhere", &flags, &data), 0);
+	/* the last mount on a point is the one in use */
+	_cleanup_free_ char *hidden = xasprintf("%s%s", MI_HYBRID, on);
+	assert_int_equal(cg_dynmods_remount(hidden, "/sys/fs/cgroup/unified", &flags, &data), 0);
+	assert_null(data);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_detect_unified_puts_every_controller_on_cgroup2),
+		cmocka_unit_test(test_dynmods_remount_keeps_the_mounts_flags_and_options),
+		cmocka_unit_test(test_dynmods_remount_not_needed_or_not_cgroup2),
 		cmocka_unit_test(
 		        test_detect_unified_marks_controllers_missing_from_cgroup_controllers_absent),
 		cmocka_unit_test(
