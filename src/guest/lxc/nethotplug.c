@@ -4,6 +4,7 @@
  * thing: no binary of the CT is trusted or needed). */
 #include "guest/lxc/lxcgen.h"
 #include "guest/lxc/runtime.h"
+#include "shared/netrate.h"
 #include "shared/run.h"
 
 #include <stdarg.h>
@@ -78,6 +79,24 @@ plug(const struct hp *h, const struct ct_net *n, struct error *err)
 	if (r >= 0)
 		r = ip(h, false, err, "link", "set", h->veth, n->link_down ? "down" : "up", NULL);
 	return r;
+}
+
+/* rate= on the host end, as PVE's tap_rate_limit (no policer for the traffic from the CT on
+ * a kernel without tc's police action: said in the log). */
+static int
+set_rate(const struct hp *h, const struct ct_net *n, struct error *err)
+{
+	if (h->log) {
+		char line[64];
+		snprintf(line, sizeof(line), "rate %g MB/s on %s", n->rate, h->veth);
+		h->log(line, h->userdata);
+	}
+	int r = net_rate_limit(h->veth, n->rate, err);
+	if (r > 0 && h->log)
+		h->log("the limit applies to the traffic to the CT only: this kernel has no tc "
+		       "police action",
+		       h->userdata);
+	return r < 0 ? r : 0;
 }
 
 /* A new veth pair: the host end on the bridge, the other moved into the CT under its name
@@ -182,6 +201,9 @@ ct_net_hotplug(unsigned vmid, pid_t pid, const struct ct_net *old, const struct 
 				r = ip(&h, true, err, "link", "set", now->name, "mtu", mtu, NULL);
 		}
 	}
+	/* a new veth has no qdisc: nothing to clear when it has no limit */
+	if (r >= 0 && (fresh ? now->rate > 0 : old->rate != now->rate))
+		r = set_rate(&h, now, err);
 	if (r >= 0)
 		r = update_family(&h, now->name, fresh, "-4", old ? old->ip : NULL,
 		                  old ? old->gw : NULL, now->ip, now->gw, err);

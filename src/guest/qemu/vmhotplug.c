@@ -3,6 +3,7 @@
 #include "basic/clock.h"
 #include "basic/strbuf.h"
 #include "guest/qemu/qmp.h"
+#include "shared/netrate.h"
 
 #include <stdio.h>
 #include <time.h>
@@ -343,7 +344,7 @@ vm_net_relink(const struct vm_host *h, unsigned vmid, const struct vm_net *old,
 		char tap[16];
 		if (qemu_tap_name(vmid, n->index, tap) < 0)
 			return error_set(err, EINVAL, "net%u: tap name too long", n->index);
-		if ((r = vm_tap_rate_limit(tap, n->rate, err)) < 0)
+		if ((r = net_rate_limit(tap, n->rate, err)) < 0)
 			return r;
 		if (r > 0 && log)
 			log("rate= limits only the traffic to the guest: this kernel has no tc "

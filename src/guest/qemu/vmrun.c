@@ -4,6 +4,7 @@
 #include "basic/clock.h"
 #include "basic/fileio.h"
 #include "guest/qemu/qmp.h"
+#include "shared/netrate.h"
 #include "shared/run.h"
 
 #include <fcntl.h>
@@ -34,7 +35,6 @@
 /* a screenshot on the daemon's monitor: connect and the PNG written */
 #define SCREENDUMP_TIMEOUT_MS 5000
 /* iproute2's traffic control, for rate= */
-#define TC_PATH "/usr/sbin/tc"
 
 char *
 vm_cgroup_rel(unsigned vmid)
@@ -483,53 +483,6 @@ bridge_mtu(const struct vm_host *h, const char *br)
 	return (unsigned)sysfs_u64(p);
 }
 
-static int
-tc(const char *const *argv, struct error *err)
-{
-	struct run_options o = { .argv = argv, .path = TC_PATH };
-	return run_program(&o, NULL, err);
-}
-
-int
-vm_tap_rate_limit(const char *tap, double rate_mbs, struct error *err)
-{
-	/* PVE's setup_tc_rate_limit: drop what there was, then an ingress policer (traffic
-	 * from the guest enters the host through the tap) and an htb class on the tap's root
-	 * (traffic to the guest); rate in bytes per second, burst 1 MiB */
-	const char *const clear[][10] = {
-		{ "tc", "class", "del", "dev", tap, "parent", "1:", "classid", "1:1", NULL },
-		{ "tc", "qdisc", "del", "dev", tap, "ingress", NULL },
-		{ "tc", "qdisc", "del", "dev", tap, "root", NULL },
-	};
-	struct error ignored = { 0 }; /* there may be nothing to delete */
-	for (size_t i = 0; i < ARRAY_SIZE(clear); i++)
-		(void)tc(clear[i], &ignored);
-	if (rate_mbs <= 0)
-		return 0;
-	char rate[32];
-	snprintf(rate, sizeof(rate), "%llubps", (unsigned long long)(rate_mbs * 1024 * 1024));
-	const char *const htb[] = { "tc",     "qdisc", "add", "dev",     tap, "root",
-		                    "handle", "1:",    "htb", "default", "1", NULL };
-	const char *const cls[] = { "tc",     "class", "add",     "dev",      tap,
-		                    "parent", "1:",    "classid", "1:1",      "htb",
-		                    "rate",   rate,    "burst",   "1048576b", NULL };
-	int r = tc(htb, err);
-	if (r >= 0)
-		r = tc(cls, err);
-	if (r < 0)
-		return r;
-	const char *const ingress[] = { "tc",     "qdisc", "add",     "dev", tap,
-		                        "handle", "ffff:", "ingress", NULL };
-	const char *const police[] = { "tc",    "filter", "add",    "dev",   tap,      "parent",
-		                       "ffff:", "prio",   "50",     "basic", "police", "avrate",
-		                       rate,    "drop",   "flowid", ":1",    NULL };
-	if (tc(ingress, &ignored) < 0 || tc(police, &ignored) < 0) {
-		(void)tc(clear[1], &ignored); /* no ingress qdisc without its policer */
-		return 1;
-	}
-	return 0;
-}
-
 /* PVE's tap_plug for the tap QEMU created: MTU (the NIC's, else the bridge's), bridge, up. */
 int
 vm_tap_plug(const struct vm_host *h, unsigned vmid, const struct vm_net *n, vm_log_fn log,
@@ -572,7 +525,7 @@ vm_tap_plug(const struct vm_host *h, unsigned vmid, const struct vm_net *n, vm_l
 
 	char line[200];
 	/* a new tap has no qdisc: nothing to clear when there is no limit */
-	if (n->rate > 0 && (r = vm_tap_rate_limit(tap, n->rate, err)) < 0)
+	if (n->rate > 0 && (r = net_rate_limit(tap, n->rate, err)) < 0)
 		return r;
 	if (r > 0 && log) {
 		snprintf(line, sizeof(line),

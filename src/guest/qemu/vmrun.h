@@ -80,10 +80,6 @@ int vm_qmp_run(struct qmp *q, unsigned vmid, const char *command, json_t *args, 
  * n->bridge, up. Checks the bridge exists (and refuses VLAN tags this host cannot do). */
 int vm_tap_plug(const struct vm_host *h, unsigned vmid, const struct vm_net *n, vm_log_fn log,
                 void *userdata, struct error *err);
-/* rate= of a NIC (MB/s; <= 0: no limit) on its tap, as PVE's tap_rate_limit with `tc`:
- * an htb class for the traffic to the guest, an ingress policer for the traffic from it.
- * 1 when only the first could be set (a kernel without the tc police action). */
-int vm_tap_rate_limit(const char *tap, double rate_mbs, struct error *err);
 /* Take NIC index's tap out of whatever bridge it is in (none: 0). */
 int vm_tap_unplug(unsigned vmid, unsigned index, struct error *err);
 
