@@ -637,7 +637,10 @@ ct_update_needs_task(const struct guestconf *gc, const struct guest_update *u, b
 	json_object_foreach (u->sets, key, v)
 		if ((running && ct_is_net_key(key, NULL)) ||
 		    (!running && ct_is_volume_key(key) &&
-		     ct_mount_allocates(key, json_string_value(v))))
+		     ct_mount_allocates(key, json_string_value(v))) ||
+		    /* a new mount point goes into a running CT live */
+		    (running && startswith(key, "mp") && ct_is_volume_key(key) &&
+		     !guestconf_get(&gc->main, key)))
 			return true;
 	for (char **d = u->del; d && *d; d++)
 		if ((startswith(*d, "unused") && guestconf_get(&gc->main, *d)) ||

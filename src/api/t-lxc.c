@@ -368,6 +368,51 @@ ct_resume_task_run(struct task_worker *w, json_t *params, struct error *err)
 
 /* ---- vzconfig ---- */
 
+/* New mount points of a running CT, mounted into it live (PVE's apply_pending_mountpoint
+ * with a running CT): the volume a value asks for is made first and freed again when the
+ * mount fails; the change then stays pending, as a mount point that exists already does
+ * (PVE skips those). The number mounted; the first failure names *ret_key. */
+static int
+hotplug_mounts(struct ct_task *t, struct guestconf *gc, char **ret_key, struct error *err)
+{
+	if (!gc->pending)
+		return 0;
+	_cleanup_(strv_freep) char **sets = guestconf_pending_set_keys(gc);
+	bool unprivileged = streq(guestconf_get(&gc->main, "unprivileged") ?: "0", "1");
+	int applied = 0;
+	for (char **k = sets; *k; k++) {
+		if (!startswith(*k, "mp") || !ct_is_volume_key(*k) || guestconf_get(&gc->main, *k))
+			continue;
+		struct update_storage us;
+		struct ct_update_ops ops = update_storage_init(&us, t, gc);
+		const char *value = guestconf_get(gc->pending, *k);
+		_cleanup_free_ char *made = NULL;
+		struct ct_mount m = { 0 };
+		struct error e = { 0 };
+		int r = ops.alloc(*k, value, &made, ops.userdata, &e);
+		if (r >= 0)
+			r = ct_mount_parse(*k, made ? made : value, &m, &e);
+		if (r >= 0) {
+			task_log(t->w, "mounting %s at %s in the running CT", *k, m.mp);
+			r = ct_mount_hotplug(&t->lxc, t->scfg, t->vmid, unprivileged, &m, &e);
+		}
+		ct_mount_done(&m);
+		update_storage_done(&us, r >= 0);
+		if (r < 0) {
+			if (!*ret_key) {
+				*ret_key = xstrdup(*k);
+				error_set(err, e.code ? e.code : EIO, "%s", e.msg);
+			}
+			continue;
+		}
+		guestconf_set(&gc->main, *k, made ? made : value);
+		guestconf_unset(gc->pending, *k);
+		applied++;
+	}
+	guestconf_prune_pending(gc);
+	return applied;
+}
+
 /* PUT config when volumes are made or freed, or NICs of a running CT change: the update,
  * checked by the handler already, done again here under the CT's lock with the storage and
  * network work (PVE does it inside its synchronous update; berthd leaves such work to
@@ -413,13 +458,23 @@ ct_config_task_run(struct task_worker *w, json_t *params, struct error *err)
 	_cleanup_free_ char *net_key = NULL;
 	struct error net_err = { 0 };
 	pid_t pid = r >= 0 && running ? ct_init_pid(ct_cg_host(), t.vmid) : 0;
-	if (pid > 0 &&
-	    ct_hotplug_nets(gc, t.vmid, pid, ct_task_log_line, w, &net_key, &net_err) > 0)
+	int hotplugged = 0;
+	if (pid > 0)
+		hotplugged =
+		        ct_hotplug_nets(gc, t.vmid, pid, ct_task_log_line, w, &net_key, &net_err);
+	/* new mount points of a running CT */
+	_cleanup_free_ char *mp_key = NULL;
+	struct error mp_err = { 0 };
+	if (pid > 0)
+		hotplugged += hotplug_mounts(&t, gc, &mp_key, &mp_err);
+	if (hotplugged > 0)
 		r = ct_conf_save(t.env->store, t.env->node, t.vmid, gc, NULL, err);
 	if (r >= 0 && hot_key)
 		r = error_set(err, EINVAL, "unable to hotplug %s: %s", hot_key, hot_err.msg);
 	else if (r >= 0 && net_key)
 		r = error_set(err, EINVAL, "unable to hotplug %s: %s", net_key, net_err.msg);
+	else if (r >= 0 && mp_key)
+		r = error_set(err, EINVAL, "unable to hotplug %s: %s", mp_key, mp_err.msg);
 	guest_update_done(&u);
 	guestconf_free(gc);
 	if (lk)

@@ -1,8 +1,9 @@
 """Mount points added, replaced and removed through PUT /nodes/{node}/lxc/{vmid}/config on
 real CTs, as PVE's `pct set 100 -mp0 local:4,mp=/data`: a stopped CT gets the new volume at
 once (made by a vzconfig task the PUT waits for), a replaced or removed volume is kept as
-unusedN, deleting unusedN frees its volume; a running CT keeps a new mount point pending and
-gets its volume when it next starts. Refusals change nothing."""
+unusedN, deleting unusedN frees its volume; a running CT gets a new mount point live (PVE's
+hotplug: a new volume, or a read-only bind mount) while changes to existing ones wait for the
+next start. Refusals change nothing."""
 from conftest import NODE
 from ctlib import ct, ct_host  # noqa: F401
 
@@ -73,22 +74,56 @@ def test_replacing_and_removing_keeps_volumes_as_unused_and_deleting_unused_free
     assert second in volumes(ct, vmid)
 
 
-def test_a_running_ct_gets_a_new_mount_point_at_its_next_start(ct):
+def test_a_running_ct_gets_a_new_mount_point_live(ct, tmp_path):
     vmid = ct.create(rootfs="local:1")
     ct.start(vmid)
     before = volumes(ct, vmid)
-    set_config(ct, vmid, {"mp0": "local:1,mp=/later"})
-    # pending, nothing allocated yet (PVE would plug it in; Berth waits for the next start)
-    assert "mp0" not in ct.config(vmid, current=1)
+    set_config(ct, vmid, {"mp0": "local:1,mp=/live"})
+    # made and mounted at once (PVE's mountpoint_hotplug), not pending
+    conf = ct.config(vmid, current=1)
+    vol, opts = mount_opts(conf["mp0"])
+    assert opts["mp"] == "/live" and opts["size"] == "1G", conf["mp0"]
+    assert vol in volumes(ct, vmid) and vol not in before
+    assert not [e for e in ct.s.data("GET", ct.path(vmid, "/pending")) if "pending" in e]
+    out = ct.enter(vmid, "grep ' /live ' /proc/mounts; echo hi > /live/f; cat /live/f\n")
+    assert " /live " in out.stdout and "hi" in out.stdout, out.stdout + out.stderr
+
+    # a read-only bind mount of a host directory
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "note").write_text("from the host\n")
+    tmp_path.chmod(0o755)
+    (tmp_path / "shared").chmod(0o755)
+    # (bind mounts are root@pam's: the CLI)
+    ct.b.cli("set", ct.path(vmid, "/config"), "--mp1", f"{tmp_path}/shared,mp=/srv/shared,ro=1",
+             check=True)
+    assert "mp1" in ct.config(vmid, current=1)
+    out = ct.enter(vmid, "cat /srv/shared/note; touch /srv/shared/x || echo refused\n",
+                   check=False)
+    assert "from the host" in out.stdout and "refused" in out.stdout, out.stdout + out.stderr
+    assert not (tmp_path / "shared" / "x").exists()
+
+    # a target through a symlink inside the CT is refused: pending, no volume left behind
+    ct.enter(vmid, "ln -s /etc /evil\n")
+    vols = volumes(ct, vmid)
+    r = put(ct, vmid, {"mp2": "local:1,mp=/evil/x"})
+    assert r.status == 500 and r.reason.startswith("unable to hotplug mp2: "), r.status_line
+    assert "symlink" in r.reason, r.reason
+    assert "mp2" not in ct.config(vmid, current=1)
     pending = {e["key"]: e for e in ct.s.data("GET", ct.path(vmid, "/pending"))}
-    assert pending["mp0"]["pending"] == "local:1,mp=/later", pending["mp0"]
-    assert volumes(ct, vmid) == before
+    assert pending["mp2"]["pending"] == "local:1,mp=/evil/x", pending
+    assert volumes(ct, vmid) == vols
+    assert ct.enter(vmid, "ls /etc/x 2>&1 || true\n").stdout.count("No such file") == 1
+    set_config(ct, vmid, {"revert": "mp2"})
+
+    # an existing mount point changes at the next start (PVE skips those too)
+    set_config(ct, vmid, {"mp0": f"{vol},mp=/moved"})
+    assert mount_opts(ct.config(vmid, current=1)["mp0"])[1]["mp"] == "/live"
     ct.stop(vmid)
     ct.start(vmid)
-    vol, opts = mount_opts(ct.config(vmid, current=1)["mp0"])
-    assert vol in volumes(ct, vmid) and opts["size"] == "1G", vol
-    out = ct.enter(vmid, "grep ' /later ' /proc/mounts\n")
-    assert " /later " in out.stdout, out.stdout
+    assert mount_opts(ct.config(vmid, current=1)["mp0"])[1]["mp"] == "/moved"
+    out = ct.enter(vmid, "cat /moved/f\n")
+    assert "hi" in out.stdout, out.stdout
+
     # deleting unusedN of a running CT frees its volume at once
     set_config(ct, vmid, {"delete": "mp0"})  # pending while it runs
     assert "mp0" in ct.config(vmid, current=1)

@@ -1,9 +1,10 @@
 """Container networking on a bridge the test makes: net0 gives a CT a veth on the bridge with
 the static address from the config (busybox is 'unmanaged', so liblxc sets it), two CTs on
 one bridge reach each other, the MAC generated at create stays the CT's for good, and NICs
-of a running CT are added, changed and removed live (PVE's hotplug)."""
+of a running CT are added, changed and removed live (PVE's hotplug), rate= limits included."""
 import os
 import re
+import subprocess
 
 from conftest import NODE
 from ctlib import bridge, ct, ct_host, subnet  # noqa: F401
@@ -149,3 +150,32 @@ def test_a_nic_that_cannot_be_plugged_stays_pending_with_the_reason(ct):
     assert pending["net1"]["pending"].startswith("name=eth1,bridge=nosuchbr0"), pending
     # nothing half-made on the host
     assert not os.path.exists(f"/sys/class/net/veth{vmid}i1")
+
+
+def tc(what, dev):
+    return subprocess.run(["tc", what, "show", "dev", dev], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_rate_limits_the_veth_at_start_and_live(bridge, ct):
+    net = subnet()
+    vmid = ct.create(net0=f"name=eth0,bridge={bridge},ip={net}.2/24,rate=2")
+    ct.start(vmid)
+    veth = f"veth{vmid}i0"
+    # PVE's tc setup on the host end: an htb class for the traffic to the CT (2 MB/s =
+    # 16777216 bit/s)
+    assert "htb" in tc("qdisc", veth) and "rate 16777Kbit" in tc("class", veth)
+    mac = mac_of(ct.config(vmid))
+    nic = f"name=eth0,bridge={bridge},hwaddr={mac},ip={net}.2/24"
+    # changed live, then off (the veth, its MAC and address stay)
+    put_config(ct, vmid, {"net0": nic + ",rate=5"})
+    assert "rate 41943Kbit" in tc("class", veth)
+    put_config(ct, vmid, {"net0": nic})
+    assert "htb" not in tc("qdisc", veth)
+    assert "rate" not in ct.config(vmid, current=1)["net0"]
+    assert live_mac(ct, vmid) == mac
+    # and again at the next start
+    put_config(ct, vmid, {"net0": nic + ",rate=1"})
+    ct.stop(vmid)
+    ct.start(vmid)
+    assert "rate 8388Kbit" in tc("class", veth)

@@ -3,6 +3,8 @@
 #include "guest/lxc/runtime.h"
 #include "guest/lxc/rootfs.h"
 #include "basic/fileio.h"
+#include "guest/lxc/lxcgen.h"
+#include "shared/netrate.h"
 #include "storage/storage.h"
 
 #include <dirent.h>
@@ -243,6 +245,39 @@ wait_monitor_gone(const struct cg_host *cg, unsigned vmid)
 		usleep(2 * 1000);
 }
 
+/* rate= of the NICs on their host ends once liblxc made them (PVE does it in the hook that
+ * plugs each veth): a limit that cannot be set stops the CT again, as a failed hook would. */
+static int
+apply_rates(const struct ct_config *c, const struct ct_lxc_env *env, ct_log_fn log, void *userdata,
+            struct error *err)
+{
+	for (size_t i = 0; i < c->n_nets; i++) {
+		const struct ct_net *n = &c->nets[i];
+		if (n->rate <= 0)
+			continue;
+		char veth[16];
+		ct_veth_name(c->vmid, n->index, veth);
+		int r = net_rate_limit(veth, n->rate, err);
+		if (r < 0) {
+			error_prefix(err, "net%u: unable to set rate %g MB/s on %s", n->index,
+			             n->rate, veth);
+			struct error e = { 0 };
+			(void)ct_stop(env, c->vmid, &e);
+			return r;
+		}
+		if (r > 0 && log) {
+			char line[160];
+			snprintf(
+			        line, sizeof(line),
+			        "net%u: rate=%g limits only the traffic to the CT: this kernel has "
+			        "no tc police action for the traffic from it",
+			        n->index, n->rate);
+			log(line, userdata);
+		}
+	}
+	return 0;
+}
+
 int
 ct_start(const struct ct_config *c, const struct ct_lxc_env *env, const struct storage_config *scfg,
          ct_log_fn log, void *userdata, struct error *err)
@@ -281,7 +316,120 @@ ct_start(const struct ct_config *c, const struct ct_lxc_env *env, const struct s
 		ct_cleanup_stopped(env, c->vmid);
 		return error_set(err, EIO, "startup for container '%u' failed", c->vmid);
 	}
+	return apply_rates(c, env, log, userdata, err);
+}
+
+/* ---- mount point hotplug ---- */
+
+static pid_t
+parent_pid(pid_t pid)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/%d/status", (int)pid);
+	_cleanup_free_ char *text = NULL;
+	if (read_file(path, 1u << 16, &text, NULL) < 0)
+		return 0;
+	const char *p = strstr(text, "\nPPid:");
+	return p ? (pid_t)atoi(p + 7) : 0;
+}
+
+static int
+enter_mnt_ns(pid_t pid, const char *whose, struct error *err)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/%d/ns/mnt", (int)pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNS) < 0)
+		return error_errno(err, -errno, "unable to enter the mount namespace of %s", whose);
 	return 0;
+}
+
+/* The hotplug itself, in a child of the worker (it changes namespaces for good). */
+static int
+hotplug_child(const struct ct_lxc_env *env, const struct storage_config *scfg, unsigned vmid,
+              pid_t init, pid_t monitor, const struct ct_idmap *map, const struct ct_mount *m,
+              struct error *err)
+{
+	int r = enter_mnt_ns(monitor, "liblxc's monitor", err);
+	_cleanup_free_ char *mnt = xasprintf("%s/%u/mnt", env->lxcpath, vmid);
+	_cleanup_free_ char *dir = ct_mount_staging_dir(env->lxcpath, vmid, m->key);
+	if (r >= 0)
+		r = ensure_dir(mnt, 0711, err);
+	if (r >= 0)
+		r = ensure_dir(dir, 0755, err);
+	if (r >= 0)
+		r = m->type == CT_MP_BIND ? bind_source(m, dir, err)
+		                          : mount_volume(scfg, m->volume, dir, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int tree =
+	        open_tree(AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree < 0)
+		return error_errno(err, -errno, "unable to clone the mount on %s", dir);
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+	if (m->ro && mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof(ro)) < 0)
+		return error_errno(err, -errno, "unable to make the mount read-only");
+	/* setns also moves our root and working directory to the CT's */
+	r = enter_mnt_ns(init, "the container", err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return error_errno(err, -errno, "unable to open the container's root");
+	_cleanup_close_ int target = ct_mkdir_nofollow(rootfd, m->mp, map, err);
+	if (target < 0)
+		return error_prefix(err, "mount point %s", m->mp);
+	if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return error_errno(err, -errno, "unable to move the mount onto %s", m->mp);
+	return 0;
+}
+
+int
+ct_mount_hotplug(const struct ct_lxc_env *env, const struct storage_config *scfg, unsigned vmid,
+                 bool unprivileged, const struct ct_mount *m, struct error *err)
+{
+	if (m->type == CT_MP_DEVICE)
+		return error_set(err, EOPNOTSUPP, "device mount points are not hotplugged");
+	pid_t init = ct_init_pid(env->cg, vmid);
+	pid_t monitor = init > 0 ? parent_pid(init) : 0;
+	if (init <= 0 || monitor <= 1)
+		return error_set(err, ESRCH, "CT %u is not running", vmid);
+	struct ct_idmap map = { 0 };
+	if (unprivileged)
+		map = (struct ct_idmap){ env->idmap_base, env->idmap_base, env->idmap_count };
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return error_errno(err, -errno, "unable to create a pipe");
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return error_errno(err, -errno, "unable to fork");
+	}
+	if (pid == 0) {
+		close(p[0]);
+		struct error e = { 0 };
+		int r = hotplug_child(env, scfg, vmid, init, monitor, &map, m, &e);
+		if (r < 0 && write(p[1], e.msg, strlen(e.msg)) < 0) {
+			/* the parent reports a failure without the reason */
+		}
+		_exit(r < 0 ? 1 : 0);
+	}
+	close(p[1]);
+	char msg[sizeof(err->msg)] = "";
+	size_t n = 0;
+	for (ssize_t k; n < sizeof(msg) - 1 && (k = read(p[0], msg + n, sizeof(msg) - 1 - n)) != 0;)
+		if (k > 0)
+			n += (size_t)k;
+		else if (errno != EINTR)
+			break;
+	msg[n] = '\0';
+	close(p[0]);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	return error_set(err, EIO, "%s", msg[0] ? msg : "the hotplug helper failed");
 }
 
 /* Wait until the container's cgroup is empty (liblxc's state can report STOPPED a moment

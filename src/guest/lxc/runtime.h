@@ -43,6 +43,15 @@ void ct_cleanup_stopped(const struct ct_lxc_env *env, unsigned vmid);
 int ct_net_hotplug(unsigned vmid, pid_t pid, const struct ct_net *old, const struct ct_net *now,
                    ct_log_fn log, void *userdata, struct error *err);
 
+/* Mount point m (a volume or a bind mount) into running CT vmid, as PVE's
+ * mountpoint_hotplug: mounted on its staging directory in the namespace of liblxc's monitor
+ * (which pins it there until the CT stops: the CT may unmount its copy), cloned with
+ * open_tree, made read-only for ro=1, and moved onto its target inside the CT's mount
+ * namespace, the target created without following symlinks (owned by the CT's root). Tasks
+ * only (forks, enters namespaces). */
+int ct_mount_hotplug(const struct ct_lxc_env *env, const struct storage_config *scfg, unsigned vmid,
+                     bool unprivileged, const struct ct_mount *m, struct error *err);
+
 /* ---- observation (safe in the daemon) ---- */
 
 bool ct_running(const struct cg_host *cg, unsigned vmid);
