@@ -3,6 +3,7 @@
 #include "api/lxc-common.h"
 #include "auth/usercfg.h"
 #include "basic/clock.h"
+#include "basic/fileio.h"
 
 #include <stdio.h>
 #include <strings.h>
@@ -119,6 +120,21 @@ ct_cg_host(void)
 	return &host;
 }
 
+/* AppArmor confines processes on this host and liblxc can load a generated profile. */
+static bool
+host_apparmor(void)
+{
+	static int known = -1; /* the same answer every time: a race only repeats the reads */
+	if (known < 0) {
+		_cleanup_free_ char *v = NULL;
+		known = read_file("/sys/module/apparmor/parameters/enabled", 16, &v, NULL) >= 0 &&
+		        v && v[0] == 'Y' &&
+		        (access("/usr/sbin/apparmor_parser", X_OK) == 0 ||
+		         access("/sbin/apparmor_parser", X_OK) == 0);
+	}
+	return known;
+}
+
 void
 ct_env_init(struct ct_lxc_env *env, const char *root_dir, char *buf, size_t buf_len)
 {
@@ -143,6 +159,7 @@ ct_env_init(struct ct_lxc_env *env, const char *root_dir, char *buf, size_t buf_
 		.idmap_base = 100000,
 		.idmap_count = 65536,
 		.start_helper = helper,
+		.apparmor = host_apparmor(),
 	};
 }
 

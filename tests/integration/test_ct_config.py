@@ -6,6 +6,7 @@ options, and the error texts are PVE's (reference §4.4, §4.5)."""
 import os
 import re
 
+import pytest
 from conftest import NODE
 from ctlib import ct, ct_host, wait_status  # noqa: F401
 
@@ -219,3 +220,34 @@ def test_put_without_options_is_refused_with_no_options_specified(ct):
         r = put(ct, vmid, params)
         assert (r.status, r.reason) == (500, "no options specified"), params
     assert ct.config(vmid)["digest"] == digest
+
+
+def apparmor_enabled():
+    try:
+        with open("/sys/module/apparmor/parameters/enabled") as f:
+            return f.read().strip() == "Y"
+    except OSError:
+        return False
+
+
+def test_features_mount_goes_into_the_generated_apparmor_profile(ct):
+    """PVE's make_apparmor_config: on a host with AppArmor, liblxc generates the CT's profile
+    with mount fstype=<fs> for each file system of features mount=."""
+    if not apparmor_enabled() or not (os.access("/usr/sbin/apparmor_parser", os.X_OK) or
+                                      os.access("/sbin/apparmor_parser", os.X_OK)):
+        pytest.skip("AppArmor is not enabled in this kernel (or apparmor_parser is missing): "
+                    "features mount= has no profile to go into; the generated lines are "
+                    "golden-tested in tests/golden/lxc/*.apparmor.lxc")
+    vmid = ct.vmid()
+    # features other than nesting are root@pam's: the CLI
+    ct.b.cli("create", f"/nodes/{NODE}/lxc", "--vmid", vmid, "--ostemplate", ct.template,
+             "--unprivileged", "0", "--features", "mount=nfs;cifs", check=True, timeout=180)
+    pid = ct.start(vmid)
+    with open(os.path.join(ct.b.root, "lxc", str(vmid), "config")) as f:
+        conf = f.read()
+    assert "lxc.apparmor.profile = generated" in conf, conf
+    assert "lxc.apparmor.raw = mount fstype=nfs," in conf, conf
+    assert "lxc.apparmor.raw = mount fstype=cifs," in conf, conf
+    with open(f"/proc/{pid}/attr/current") as f:
+        label = f.read()
+    assert label.startswith("lxc-"), label

@@ -212,6 +212,39 @@ emit_net(struct gen *g, const struct ct_config *c, const struct ct_net *n, bool 
 #undef K
 }
 
+static bool
+has_raw(const struct ct_config *c, const char *key)
+{
+	for (size_t i = 0; i < c->n_raw; i++)
+		if (streq(c->raw[i].key, key))
+			return true;
+	return false;
+}
+
+/* PVE's make_apparmor_config: liblxc generates the profile (equivalent to
+ * lxc-container-default-cgns) with these lines added; a raw lxc.apparmor.profile in the
+ * config replaces all of it. */
+static void
+emit_apparmor(struct gen *g, const struct ct_config *c)
+{
+	emit(g, "lxc.apparmor.profile", "generated");
+	emit(g, "lxc.apparmor.raw", "allow mqueue,");
+	if (c->features.nesting) {
+		emit(g, "lxc.apparmor.raw", "allow userns,");
+	} else {
+		/* a CT must not chown /proc or /sys under the host's tools */
+		emit(g, "lxc.apparmor.raw", "deny mount -> /proc/,");
+		emit(g, "lxc.apparmor.raw", "deny mount -> /sys/,");
+	}
+	/* features mount=nfs;cifs (checked by the schema: file system names only) */
+	_cleanup_free_ char *list = xstrdup(c->features.mount ? c->features.mount : "");
+	for (char *save = NULL, *fs = strtok_r(list, ";", &save); fs;
+	     fs = strtok_r(NULL, ";", &save))
+		emitf(g, "lxc.apparmor.raw", "mount fstype=%s,", fs);
+	if (c->features.fuse)
+		emit(g, "lxc.apparmor.raw", "mount fstype=fuse,");
+}
+
 int
 ct_lxc_config(const struct ct_config *c, const struct ct_lxc_env *env, char **ret,
               struct error *err)
@@ -313,6 +346,9 @@ ct_lxc_config(const struct ct_config *c, const struct ct_lxc_env *env, char **re
 		emit(&g, "lxc.init.cmd", c->entrypoint);
 	if (!c->console)
 		emit(&g, "lxc.console.path", "none");
+
+	if (env->apparmor && !has_raw(c, "lxc.apparmor.profile"))
+		emit_apparmor(&g, c);
 
 	for (size_t i = 0; i < c->n_raw; i++)
 		emit(&g, c->raw[i].key, c->raw[i].value);

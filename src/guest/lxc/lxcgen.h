@@ -17,6 +17,9 @@ struct ct_lxc_env {
 	/* berthd-lxc-start (the start helper whose fork becomes liblxc's monitor); NULL: start
 	 * from this process */
 	const char *start_helper;
+	/* the host confines containers with AppArmor (enabled, apparmor_parser installed): the
+	 * config asks liblxc for a generated profile, as PVE's make_apparmor_config */
+	bool apparmor;
 };
 
 /* Where the start worker mounts things (in the monitor's private mount namespace), so the

@@ -34,7 +34,7 @@ layout(struct cg_host *h, bool unified)
 }
 
 static char *
-generate(const char *conf_path, bool unified)
+generate(const char *conf_path, bool unified, bool apparmor)
 {
 	_cleanup_free_ char *text = NULL;
 	assert_int_equal(read_file(conf_path, 1u << 20, &text, NULL), 0);
@@ -60,7 +60,8 @@ generate(const char *conf_path, bool unified)
 		                  .cg = &h,
 		                  .host_cpus = 8,
 		                  .idmap_base = 100000,
-		                  .idmap_count = 65536 };
+		                  .idmap_count = 65536,
+		                  .apparmor = apparmor };
 	char *out = NULL;
 	r = ct_lxc_config(cc, &env, &out, &err);
 	if (r < 0)
@@ -76,8 +77,28 @@ check_variant(const char *name, bool unified)
 	_cleanup_free_ char *conf = xasprintf("%s/%s.conf", GOLDEN_DIR, name);
 	_cleanup_free_ char *want_path =
 	        xasprintf("%s/%s.%s.lxc", GOLDEN_DIR, name, unified ? "unified" : "hybrid");
-	_cleanup_free_ char *got = generate(conf, unified);
+	_cleanup_free_ char *got = generate(conf, unified, false);
 	golden_check(want_path, got);
+}
+
+/* <name>.apparmor.lxc: cgroup2 on a host with AppArmor (PVE's make_apparmor_config) */
+static void
+check_apparmor(const char *name)
+{
+	_cleanup_free_ char *conf = xasprintf("%s/%s.conf", GOLDEN_DIR, name);
+	_cleanup_free_ char *want_path = xasprintf("%s/%s.apparmor.lxc", GOLDEN_DIR, name);
+	_cleanup_free_ char *got = generate(conf, true, true);
+	golden_check(want_path, got);
+}
+
+static void
+test_golden_apparmor(void **state)
+{
+	/* the default profile's lines; nesting's; mount= and fuse; a raw lxc.apparmor.profile
+	 * that replaces them all */
+	static const char *const names[] = { "minimal", "ansible-l1", "features", "full" };
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		check_apparmor(names[i]);
 }
 
 static void
@@ -182,6 +203,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seccomp_policy_follows_privilege_and_the_keyctl_feature),
 		cmocka_unit_test(test_golden_files),
+		cmocka_unit_test(test_golden_apparmor),
 		cmocka_unit_test(test_rejects_control_characters),
 		cmocka_unit_test(test_mount_and_net_strings),
 		cmocka_unit_test(test_unknown_keys_refused),
