@@ -5,7 +5,6 @@ reaches a config, bind mounts are root's, mount targets and template members nev
 the host, and a refused or failed create leaves nothing behind — no config, no volume, no
 <root>/lxc/<vmid> directory."""
 import contextlib
-import hashlib
 import io
 import itertools
 import os
@@ -22,6 +21,8 @@ from ctlib import ct, ct_host  # noqa: F401 - fixtures
 
 PW = "user-password"
 _users = itertools.count(1)
+
+HOSTILE_SHADOW = b"root:*:19000:0:99999:7:::"  # what the hostile templates carry
 
 
 # ---- fixtures and helpers ----
@@ -443,7 +444,7 @@ def tar_member(tf, name, kind="file", data=b"pwned\n", link=None, mode=None):
 BASE_ROOTFS = [
     ("etc", "dir"), ("root", "dir"), ("tmp", "dir"),
     ("etc/passwd", "file", b"root:x:0:0:root:/root:/bin/sh\n"),
-    ("etc/shadow", "file", b"root:*:19000:0:99999:7:::\n"),
+    ("etc/shadow", "file", HOSTILE_SHADOW + b"\n"),
     ("etc/group", "file", b"root:x:0:\n"),
 ]
 
@@ -490,15 +491,22 @@ def sentinel():
     shutil.rmtree(d, ignore_errors=True)
 
 
-def host_state(sentinel_dir):
+def shadow_state():
+    """What an escape through /etc/shadow would change: root's entry, a line from a hostile
+    template, the link count (a hard link to it). Not the whole file: another test run on
+    this host may add or remove its PAM test users meanwhile."""
     with open("/etc/shadow", "rb") as f:
-        shadow = hashlib.sha256(f.read()).hexdigest()
+        lines = f.read().splitlines()
+    return ([line for line in lines if line.startswith(b"root:")], HOSTILE_SHADOW in lines,
+            os.stat("/etc/shadow").st_nlink)
+
+
+def host_state(sentinel_dir):
     with open("/proc/self/mountinfo") as f:
         mounts = [line for line in f if sentinel_dir in line]
     tree = sorted(os.path.relpath(os.path.join(d, n), sentinel_dir)
                   for d, dirs, files in os.walk(sentinel_dir) for n in dirs + files)
-    return {"sentinel": tree, "shadow": (shadow, os.stat("/etc/shadow").st_nlink),
-            "mounts": mounts}
+    return {"sentinel": tree, "shadow": shadow_state(), "mounts": mounts}
 
 
 @pytest.fixture
