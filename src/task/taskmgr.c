@@ -280,10 +280,10 @@ trim_finished(struct taskmgr *m, size_t keep)
 	m->list_dirty = true;
 }
 
-/* As PVE: the full index becomes index.1 (replacing the older one). Memory keeps what the
- * two files hold, so the list stays bounded at about 2 * TASKMGR_INDEX_ROTATE entries. */
 static int index_sync(struct taskmgr *m);
 
+/* As PVE: the full index becomes index.1 (replacing the older one). Memory keeps what the
+ * two files hold, so the list stays bounded at about 2 * TASKMGR_INDEX_ROTATE entries. */
 static void
 rotate_index(struct taskmgr *m)
 {
