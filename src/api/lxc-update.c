@@ -103,18 +103,13 @@ ct_net_canonical(const char *key, const char *value, const char *keep_from, stru
 	struct ct_net n = { 0 };
 	if (ct_net_parse(key, value, &n, err) < 0)
 		return NULL;
-	if (!n.hwaddr && keep_from) {
-		/* keep the MAC the NIC had */
+	if (!n.hwaddr) {
+		/* the MAC the NIC had, else a new one */
 		struct ct_net o = { 0 };
 		struct error e = { 0 };
-		if (ct_net_parse(key, keep_from, &o, &e) >= 0 && o.hwaddr)
-			n.hwaddr = xstrdup(o.hwaddr);
+		bool had = keep_from && ct_net_parse(key, keep_from, &o, &e) >= 0;
+		n.hwaddr = guestconf_nic_mac(had ? o.hwaddr : NULL);
 		ct_net_done(&o);
-	}
-	if (!n.hwaddr) {
-		char mac[18];
-		guestconf_random_mac(mac);
-		n.hwaddr = xstrdup(mac);
 	}
 	char *text = ct_net_print(&n);
 	ct_net_done(&n);

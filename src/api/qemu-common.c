@@ -167,17 +167,13 @@ vm_net_canonical(const char *key, const char *value, const char *keep_from, stru
 	struct vm_net n = { 0 };
 	if (vm_net_parse(key, value, &n, err) < 0)
 		return NULL;
-	if (!n.macaddr && keep_from) {
+	if (!n.macaddr) {
+		/* the MAC the NIC had, else a new one */
 		struct vm_net o = { 0 };
 		struct error e = { 0 };
-		if (vm_net_parse(key, keep_from, &o, &e) >= 0 && o.macaddr)
-			n.macaddr = xstrdup(o.macaddr);
+		bool had = keep_from && vm_net_parse(key, keep_from, &o, &e) >= 0;
+		n.macaddr = guestconf_nic_mac(had ? o.macaddr : NULL);
 		vm_net_done(&o);
-	}
-	if (!n.macaddr) {
-		char mac[18];
-		guestconf_random_mac(mac);
-		n.macaddr = xstrdup(mac);
 	}
 	char *text = vm_net_print(&n);
 	vm_net_done(&n);

@@ -2,6 +2,7 @@
  * delayed answers, the thread pool for blocking work, the proxy process (restarted when it
  * dies), host figures, metrics rounds, and a clean stop on SIGTERM. */
 #include "api/authcache.h"
+#include "api/lxc-common.h"
 #include "api/metrics.h"
 #include "api/nextid.h"
 #include "basic/fileio.h"
@@ -456,11 +457,9 @@ spawn_proxy(struct daemon *d)
 static void
 prepare_cgroups(void)
 {
-	struct cg_host cg;
 	struct error err = { 0 };
-	if (cg_detect(&cg, &err) < 0)
-		return; /* no cgroups: the guest code says so where it matters */
-	int r = cg_favor_dynmods(&cg, &err);
+	/* the detection the guest code uses (cached); no cgroups: nothing to remount */
+	int r = cg_favor_dynmods(ct_cg_host(), &err);
 	if (r > 0)
 		log_info("remounted cgroup2 with favordynmods: moving a guest's process into its "
 		         "cgroup no longer waits for an RCU grace period");

@@ -969,9 +969,11 @@ guestconf_pending_set_keys(const struct guestconf *c)
 	return keys;
 }
 
-void
-guestconf_random_mac(char buf[static 18])
+char *
+guestconf_nic_mac(const char *kept)
 {
+	if (kept)
+		return xstrdup(kept);
 	unsigned char b[3] = { 0 };
 	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
 		/* the kernel's RNG does not fail for 3 bytes after boot; keep a value anyway */
@@ -980,7 +982,7 @@ guestconf_random_mac(char buf[static 18])
 		b[1] = (unsigned char)(t >> 8);
 		b[2] = (unsigned char)(t >> 16);
 	}
-	snprintf(buf, 18, "BC:24:11:%02X:%02X:%02X", b[0], b[1], b[2]);
+	return xasprintf("BC:24:11:%02X:%02X:%02X", b[0], b[1], b[2]);
 }
 
 int

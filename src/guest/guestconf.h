@@ -102,9 +102,9 @@ bool guestconf_apply_pending(struct guestconf *c, const char *const *only);
 char **guestconf_pending_delete_keys(const struct guestconf *c);
 char **guestconf_pending_set_keys(const struct guestconf *c);
 
-/* A new MAC address for a guest NIC in Proxmox's BC:24:11 prefix (PVE's default
- * mac_prefix), from the kernel's RNG. buf holds at least 18 bytes. */
-void guestconf_random_mac(char buf[static 18]);
+/* The MAC of a guest NIC (caller frees): the one it kept (a copy of `kept`), or when NULL a
+ * new one in Proxmox's BC:24:11 prefix (PVE's default mac_prefix), from the kernel's RNG. */
+char *guestconf_nic_mac(const char *kept);
 
 /* Put volume into the first free unusedN (N below max) of s; nothing when it is there
  * already. -ENOSPC when every unusedN is taken. */

@@ -81,24 +81,6 @@ plug(const struct hp *h, const struct ct_net *n, struct error *err)
 	return r;
 }
 
-/* rate= on the host end, as PVE's tap_rate_limit (no policer for the traffic from the CT on
- * a kernel without tc's police action: said in the log). */
-static int
-set_rate(const struct hp *h, const struct ct_net *n, struct error *err)
-{
-	if (h->log) {
-		char line[64];
-		snprintf(line, sizeof(line), "rate %g MB/s on %s", n->rate, h->veth);
-		h->log(line, h->userdata);
-	}
-	int r = net_rate_limit(h->veth, n->rate, err);
-	if (r > 0 && h->log)
-		h->log("the limit applies to the traffic to the CT only: this kernel has no tc "
-		       "police action",
-		       h->userdata);
-	return r < 0 ? r : 0;
-}
-
 /* A new veth pair: the host end on the bridge, the other moved into the CT under its name
  * with its MAC and MTU, and up (PVE's hotplug_net). */
 static int
@@ -203,7 +185,7 @@ ct_net_hotplug(unsigned vmid, pid_t pid, const struct ct_net *old, const struct 
 	}
 	/* a new veth has no qdisc: nothing to clear when it has no limit */
 	if (r >= 0 && (fresh ? now->rate > 0 : old->rate != now->rate))
-		r = set_rate(&h, now, err);
+		r = ct_net_set_rate(vmid, now, log, userdata, err);
 	if (r >= 0)
 		r = update_family(&h, now->name, fresh, "-4", old ? old->ip : NULL,
 		                  old ? old->gw : NULL, now->ip, now->gw, err);
@@ -211,4 +193,25 @@ ct_net_hotplug(unsigned vmid, pid_t pid, const struct ct_net *old, const struct 
 		r = update_family(&h, now->name, fresh, "-6", old ? old->ip6 : NULL,
 		                  old ? old->gw6 : NULL, now->ip6, now->gw6, err);
 	return r;
+}
+
+int
+ct_net_set_rate(unsigned vmid, const struct ct_net *n, ct_log_fn log, void *userdata,
+                struct error *err)
+{
+	char veth[16], line[200];
+	ct_veth_name(vmid, n->index, veth);
+	if (log) {
+		snprintf(line, sizeof(line), "net%u: rate %g MB/s on %s", n->index, n->rate, veth);
+		log(line, userdata);
+	}
+	int r = net_rate_limit(veth, n->rate, err);
+	if (r < 0)
+		return error_prefix(err, "net%u: unable to set rate %g MB/s on %s", n->index,
+		                    n->rate, veth);
+	if (r > 0 && log) {
+		snprintf(line, sizeof(line), "net%u: rate=%g " NET_RATE_ONE_WAY, n->index, n->rate);
+		log(line, userdata);
+	}
+	return 0;
 }

@@ -3,8 +3,6 @@
 #include "guest/lxc/runtime.h"
 #include "guest/lxc/rootfs.h"
 #include "basic/fileio.h"
-#include "guest/lxc/lxcgen.h"
-#include "shared/netrate.h"
 #include "storage/storage.h"
 
 #include <dirent.h>
@@ -252,27 +250,13 @@ apply_rates(const struct ct_config *c, const struct ct_lxc_env *env, ct_log_fn l
             struct error *err)
 {
 	for (size_t i = 0; i < c->n_nets; i++) {
-		const struct ct_net *n = &c->nets[i];
-		if (n->rate <= 0)
+		if (c->nets[i].rate <= 0)
 			continue;
-		char veth[16];
-		ct_veth_name(c->vmid, n->index, veth);
-		int r = net_rate_limit(veth, n->rate, err);
+		int r = ct_net_set_rate(c->vmid, &c->nets[i], log, userdata, err);
 		if (r < 0) {
-			error_prefix(err, "net%u: unable to set rate %g MB/s on %s", n->index,
-			             n->rate, veth);
 			struct error e = { 0 };
 			(void)ct_stop(env, c->vmid, &e);
 			return r;
-		}
-		if (r > 0 && log) {
-			char line[160];
-			snprintf(
-			        line, sizeof(line),
-			        "net%u: rate=%g limits only the traffic to the CT: this kernel has "
-			        "no tc police action for the traffic from it",
-			        n->index, n->rate);
-			log(line, userdata);
 		}
 	}
 	return 0;

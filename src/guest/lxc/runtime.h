@@ -42,6 +42,10 @@ void ct_cleanup_stopped(const struct ct_lxc_env *env, unsigned vmid);
  * replaced inside. old NULL: a NIC added; now NULL: removed. Tasks only (runs iproute2). */
 int ct_net_hotplug(unsigned vmid, pid_t pid, const struct ct_net *old, const struct ct_net *now,
                    ct_log_fn log, void *userdata, struct error *err);
+/* NIC n's rate= (0: none) on its host end veth<vmid>i<N> (nethotplug.c), as PVE's
+ * tap_rate_limit; the log says when only the traffic to the CT could be limited. */
+int ct_net_set_rate(unsigned vmid, const struct ct_net *n, ct_log_fn log, void *userdata,
+                    struct error *err);
 
 /* Mount point m (a volume or a bind mount) into running CT vmid, as PVE's
  * mountpoint_hotplug: mounted on its staging directory in the namespace of liblxc's monitor

@@ -528,10 +528,7 @@ vm_tap_plug(const struct vm_host *h, unsigned vmid, const struct vm_net *n, vm_l
 	if (n->rate > 0 && (r = net_rate_limit(tap, n->rate, err)) < 0)
 		return r;
 	if (r > 0 && log) {
-		snprintf(line, sizeof(line),
-		         "net%u: rate=%g limits only the traffic to the guest: this kernel has no "
-		         "tc police action for the traffic from it",
-		         n->index, n->rate);
+		snprintf(line, sizeof(line), "net%u: rate=%g " NET_RATE_ONE_WAY, n->index, n->rate);
 		log(line, userdata);
 	}
 	if (n->firewall == 1 && log) {
